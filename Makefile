@@ -1,0 +1,60 @@
+# spx-data — every target sets itself up: a fresh clone needs only python3, make and the registries.
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := $(CURDIR)/.venv
+NODE_LIBS := $(VENV)/bats-libs
+export PATH := $(CURDIR)/bin:$(VENV)/bin:$(PATH)
+export BATS_LIB_PATH := $(NODE_LIBS)/node_modules
+JOBS ?= 2
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z%/._-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+$(NODE_LIBS)/.installed:
+	mkdir -p $(NODE_LIBS)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_LIBS) bats-support@0.3.0 bats-assert@2.2.4
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install spx-data into it
+
+test: $(VENV)/.installed $(NODE_LIBS)/.installed ## run the whole test suite (pytest, then bats)
+	$(VENV)/bin/python -m pytest -q tests
+	bats --jobs $(JOBS) tests/bats
+
+test-py: $(VENV)/.installed ## run the pytest suite only
+	$(VENV)/bin/python -m pytest -q tests
+
+test-bats: $(VENV)/.installed $(NODE_LIBS)/.installed ## run the bats suite only
+	bats tests/bats
+
+demo: $(VENV)/.installed ## the main job on the built-in Theta Terminal simulator
+	share/demo.sh
+
+sim: $(VENV)/.installed ## run the Theta Terminal simulator in the foreground (SIM_ARGS=...)
+	spx-sim $(SIM_ARGS)
+
+bench: $(VENV)/.installed ## speed and memory benchmark; writes bench/results/
+	$(VENV)/bin/python bench/run.py
+
+clean: ## remove the virtualenv and caches (never data/)
+	rm -rf $(VENV) .pytest_cache build *.egg-info lib/*.egg-info
+
+# Build one day: make -j4 data/2024/01/02/spx-options-2024-01-02.parquet
+# The output directory is the part of the path before YYYY/MM/DD (OUT= is not needed).
+# A sealed file is up to date (no prerequisites); spx-seal only ever renames a verified file into place.
+%.parquet: | $(VENV)/.installed
+	@name=$(notdir $*); day=$${name#spx-options-}; \
+	out=$$(dirname $$(dirname $$(dirname $$(dirname $@)))); \
+	SPX_DATA_PROCESSING_OUTPUTDIRECTORY="$$out" spx-data process "$$day" && test -f $@ || \
+	{ echo "make: $@ was not produced (is the path {outputDir}/YYYY/MM/DD/spx-options-YYYY-MM-DD.parquet?)" >&2; exit 1; }
+
+.PHONY: help install test test-py test-bats demo sim bench clean

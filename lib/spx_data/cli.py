@@ -1,0 +1,90 @@
+"""The one wrapper every command runs under.
+
+- docopt usage strings are the --help text; a usage error prints the usage and exits 2
+  (docopt itself would exit 1);
+- `| head` ends quietly: a closed stdout is not an error and prints no traceback;
+- SIGINT and SIGTERM raise `Interrupted`, so `finally` blocks clean up, then exit 128+signal;
+- any SpxError prints one line `spx-<cmd>: <message>` on stderr and exits with its code;
+- anything unexpected prints one line too; the traceback only with --debug or SPX_DATA_DEBUG=1.
+"""
+import os
+import signal
+import sys
+
+from docopt import DocoptExit, docopt
+
+from . import __version__
+from .errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, SpxError
+
+
+def _raise_interrupted(signum, _frame):
+    # Ignore further signals while cleaning up; a second Ctrl-C must not abort the cleanup.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def install_signal_handlers():
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+
+
+def warn(prog, message):
+    """One diagnostic line on stderr."""
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+
+
+def parse(doc, argv):
+    """docopt, with usage errors turned into exit 2 and --help/--version handled here."""
+    try:
+        return docopt(doc, argv=argv, help=True, version=__version__)
+    except DocoptExit as exc:
+        usage = str(exc).strip()
+        print(usage, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def run(prog, doc, handler, argv=None):
+    """Parse argv with DOC, call handler(args) and exit with the code it returns."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv or os.environ.get("SPX_DATA_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    install_signal_handlers()
+    code = EXIT_FAILURE
+    try:
+        args = parse(doc, argv)
+        code = handler(args) or 0
+        sys.stdout.flush()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except BrokenPipeError:
+        code = 128 + signal.SIGPIPE
+    except Interrupted as exc:
+        warn(prog, "interrupted")
+        code = exc.exit_code
+    except SpxError as exc:
+        warn(prog, str(exc).splitlines()[0] if str(exc) else exc.error_type)
+        if debug:
+            import traceback
+            traceback.print_exc()
+        code = exc.exit_code
+    except Exception as exc:  # the last line of defence: one line, never a traceback by default
+        warn(prog, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
+        if debug:
+            import traceback
+            traceback.print_exc()
+        code = EXIT_FAILURE
+    _quiet_exit(code)
+
+
+def _quiet_exit(code):
+    # A reader that went away (| head) must not make the interpreter print on exit.
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)
