@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "lib"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-pytest_plugins = [p.stem and f"fixtures.{p.stem}" for p in sorted((Path(__file__).parent / "fixtures").glob("[a-z]*.py"))]
+pytest_plugins = [f"fixtures.{p.stem}" for p in sorted((Path(__file__).parent / "fixtures").glob("[a-z]*.py"))]
 
 
 @pytest.fixture(autouse=True)
