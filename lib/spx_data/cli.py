@@ -34,17 +34,32 @@ def warn(prog, message):
     print(f"{prog}: {message}", file=sys.stderr, flush=True)
 
 
-def parse(doc, argv):
-    """docopt, with usage errors turned into exit 2 and --help/--version handled here."""
+def parse(prog, doc, argv, options_first=False):
+    """docopt, with usage errors turned into one line plus the usage, exit 2."""
     try:
-        return docopt(doc, argv=argv, help=True, version=__version__)
+        return docopt(doc, argv=argv, default_help=True, version=__version__, options_first=options_first)
     except DocoptExit as exc:
-        usage = str(exc).strip()
-        print(usage, file=sys.stderr)
+        left = " ".join(str(getattr(p, "value", None) if getattr(p, "name", None) is None else p.name)
+                        for p in exc.left)
+        warn(prog, f"unexpected arguments: {left}" if left else "invalid usage (see --help)")
+        print(exc.usage.strip(), file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
 
 
-def run(prog, doc, handler, argv=None):
+def _report_error(error_type, message, code):
+    # A parent process (spx-data process) learns *why* a child failed from this file, not by
+    # parsing stderr: SPX_DATA_ERROR_FILE names where to put one JSON line.
+    path = os.environ.get("SPX_DATA_ERROR_FILE")
+    if path:
+        from .ndjson import dumps
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(dumps({"error_type": error_type, "error_message": message, "exit_code": code}) + "\n")
+        except OSError:
+            pass
+
+
+def run(prog, doc, handler, argv=None, options_first=False):
     """Parse argv with DOC, call handler(args) and exit with the code it returns."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or os.environ.get("SPX_DATA_DEBUG") == "1"
@@ -52,7 +67,7 @@ def run(prog, doc, handler, argv=None):
     install_signal_handlers()
     code = EXIT_FAILURE
     try:
-        args = parse(doc, argv)
+        args = parse(prog, doc, argv, options_first)
         code = handler(args) or 0
         sys.stdout.flush()
     except SystemExit as exc:
@@ -62,19 +77,26 @@ def run(prog, doc, handler, argv=None):
     except Interrupted as exc:
         warn(prog, "interrupted")
         code = exc.exit_code
+        _report_error(exc.error_type, "interrupted", code)
     except SpxError as exc:
-        warn(prog, str(exc).splitlines()[0] if str(exc) else exc.error_type)
-        if debug:
-            import traceback
-            traceback.print_exc()
+        message = str(exc).splitlines()[0] if str(exc) else exc.error_type
+        warn(prog, message)
+        _debug_traceback(debug)
         code = exc.exit_code
+        _report_error(exc.error_type, message, code)
     except Exception as exc:  # the last line of defence: one line, never a traceback by default
-        warn(prog, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
-        if debug:
-            import traceback
-            traceback.print_exc()
+        message = f"internal error: {type(exc).__name__}: {exc}".splitlines()[0]
+        warn(prog, message)
+        _debug_traceback(debug)
         code = EXIT_FAILURE
+        _report_error("Internal", message, code)
     _quiet_exit(code)
+
+
+def _debug_traceback(debug):
+    if debug:
+        import traceback
+        traceback.print_exc()
 
 
 def _quiet_exit(code):
