@@ -64,6 +64,11 @@ def run(prog, doc, handler, argv=None, options_first=False):
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or os.environ.get("SPX_DATA_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
+    # A usage written "spx-data process ...": docopt takes only "spx-data" as the program, so the
+    # dispatcher's argv (what follows "process") needs the word back.
+    words = prog.split()[1:]
+    if words and f"{prog} " in doc and argv[:len(words)] != words:
+        argv = words + argv
     install_signal_handlers()
     code = EXIT_FAILURE
     try:
