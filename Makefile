@@ -4,19 +4,19 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-VENV   := $(CURDIR)/.venv
+ROOT   := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV   := $(ROOT)/.venv
 NODE_LIBS := $(VENV)/bats-libs
-export PATH := $(CURDIR)/bin:$(VENV)/bin:$(PATH)
+export PATH := $(ROOT)/bin:$(VENV)/bin:$(PATH)
 export BATS_LIB_PATH := $(NODE_LIBS)/node_modules
-JOBS ?= 2
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z%/._-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 24
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: $(ROOT)/setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '$(ROOT)[test]'
 	touch $@
 
 $(NODE_LIBS)/.installed:
@@ -27,23 +27,23 @@ $(NODE_LIBS)/.installed:
 install: $(VENV)/.installed ## create .venv and install spx-data into it
 
 test: $(VENV)/.installed $(NODE_LIBS)/.installed ## run the whole test suite (pytest, then bats)
-	$(VENV)/bin/python -m pytest -q tests
-	bats --jobs $(JOBS) tests/bats
+	cd $(ROOT) && $(VENV)/bin/python -m pytest -q tests
+	cd $(ROOT) && bats tests/bats
 
 test-py: $(VENV)/.installed ## run the pytest suite only
-	$(VENV)/bin/python -m pytest -q tests
+	cd $(ROOT) && $(VENV)/bin/python -m pytest -q tests
 
 test-bats: $(VENV)/.installed $(NODE_LIBS)/.installed ## run the bats suite only
-	bats tests/bats
+	cd $(ROOT) && bats tests/bats
 
 demo: $(VENV)/.installed ## the main job on the built-in Theta Terminal simulator
-	share/demo.sh
+	$(ROOT)/share/demo.sh
 
 sim: $(VENV)/.installed ## run the Theta Terminal simulator in the foreground (SIM_ARGS=...)
 	spx-sim $(SIM_ARGS)
 
 bench: $(VENV)/.installed ## speed and memory benchmark; writes bench/results/
-	$(VENV)/bin/python bench/run.py
+	cd $(ROOT) && $(VENV)/bin/python bench/run.py
 
 clean: ## remove the virtualenv and caches (never data/)
 	rm -rf $(VENV) .pytest_cache build *.egg-info lib/*.egg-info

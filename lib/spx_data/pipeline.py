@@ -17,7 +17,7 @@ import time
 
 from . import layout, ndjson
 from .daylock import DayLock
-from .errors import EXIT_FAILURE, Interrupted, ProcessingLockedError, SpxError
+from .errors import EXIT_FAILURE, FileSystemError, Interrupted, ProcessingLockedError, SpxError
 from .progress import DayProgress
 from .toolpath import tool
 
@@ -169,7 +169,9 @@ class DayRun:
                 self.terminate_children()
                 self._failed(exc, progress)
                 raise
-            except SpxError as exc:
+            except (SpxError, OSError) as exc:
+                if isinstance(exc, OSError):  # the local filesystem: full, read-only, in the way
+                    exc = FileSystemError(f"{exc.filename or self.stage}: {exc.strerror or exc}")
                 self.terminate_children()
                 self._failed(exc, progress)
                 return "failed"

@@ -37,6 +37,7 @@ import datetime as _dt
 import re
 import sqlite3
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -199,6 +200,23 @@ def _statements(script):
 
 
 # -- the store --------------------------------------------------------------------------------
+
+def _switch_to_wal(conn):
+    """WAL once per file. Changing the journal mode needs an exclusive lock and SQLite answers
+    "locked" at once, without the busy handler, while another process is creating the same new
+    database: wait for it here instead of failing."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Store:
     """One connection to the status database, migrated to the newest schema."""
 
@@ -229,8 +247,7 @@ class Store:
         with store._errors("open"):
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA foreign_keys = ON")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(conn)
             # WAL + NORMAL: every commit is atomic and survives a killed process; only a power
             # loss can drop the last commits. Cheap enough for one commit per event.
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -239,6 +256,7 @@ class Store:
 
     def close(self):
         self.conn.close()
+
 
     @contextmanager
     def _errors(self, doing):
