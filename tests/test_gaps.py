@@ -2,7 +2,6 @@
 real status database through spx-log, real processes holding (and dying with) day locks."""
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys

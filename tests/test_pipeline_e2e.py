@@ -19,6 +19,13 @@ DAY = "2024-01-03"
 KEY = ("root", "expiration", "strike", "right", "ms_of_day")
 
 
+def next_trading_day_after(day):
+    from spx_data import calendar
+    while not calendar.is_trading_day(day):
+        day += dt.timedelta(days=1)
+    return day.isoformat()
+
+
 def use_terminal(monkeypatch, sim, api_version="auto", fmt="csv"):
     monkeypatch.setenv("SPX_DATA_THETADATA_BASEURL", sim.base_url)
     monkeypatch.setenv("SPX_DATA_THETADATA_APIVERSION", api_version)
@@ -204,7 +211,7 @@ def test_a_day_another_process_holds_is_refused(spx_env, sim, monkeypatch):
     ("2024-12-25", "NYSE holiday"),
     ("2024-02-30", "2024-02-30"),
     ("01/02/2024", "YYYY-MM-DD"),
-    ((dt.date.today() + dt.timedelta(days=3)).isoformat(), "in the future"),
+    (next_trading_day_after(dt.date.today() + dt.timedelta(days=7)), "in the future"),
     ("2010-01-04", "earliest option history"),
 ])
 def test_unprocessable_dates_are_refused_before_anything_is_written(spx_env, sim, monkeypatch, day, message):

@@ -88,7 +88,7 @@ def run_dates(days, parallel=1, force=False, quiet=False):
         return outcome
 
     try:
-        while pending or selector.get_map():
+        while (pending and not stopping) or selector.get_map():
             while pending and len(selector.get_map()) < parallel and not stopping:
                 day = pending.pop(0)
                 child = _Child(day, [*base, day])
@@ -109,6 +109,9 @@ def run_dates(days, parallel=1, force=False, quiet=False):
             if child.proc.poll() is None:
                 child.proc.terminate()
         for child in children:
+            # Read to the end first: a child still logging its Interrupted must not hit a closed pipe.
+            for record in child.feed(child.proc.stdout.read()):
+                child.last_event = record
             reap(child)
         if pending:
             results["not_started"] = pending

@@ -187,7 +187,11 @@ class DayRun:
         expirations = layout.expirations_file(self.stage)
         if not expirations.exists():
             progress.stage("listing expirations")
-            self._run_to_file("expirations", [self.day], expirations)
+            events = self.stage / "expirations.events.ndjson"
+            try:
+                self._run_to_file("expirations", ["--events", str(events), self.day], expirations)
+            finally:
+                self._forward_events(events, progress)
             self.requests += 1
         total = sum(1 for line in open(expirations, encoding="utf-8") if line.strip())
         if total == 0:
@@ -231,6 +235,14 @@ class DayRun:
         }, progress)
         shutil.rmtree(self.stage, ignore_errors=True)
         return "succeeded"
+
+    def _forward_events(self, path, progress):
+        """Log the events a child wrote to PATH (retries of the listing) and remove the file."""
+        if path.exists():
+            with open(path, encoding="utf-8") as handle:
+                for _lineno, event in ndjson.read(handle, str(path)):
+                    self._fetch_event(event, progress)
+            path.unlink()
 
     def _fetch_event(self, event, progress):
         event = dict(event, date=self.day)

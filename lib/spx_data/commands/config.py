@@ -148,6 +148,4 @@ def reset(db, yes):
 
 
 def main(argv=None):
-    # The dispatcher passes the arguments after "config"; the usage names the word, so put it back.
-    argv = sys.argv[1:] if argv is None else list(argv)
-    run(PROG, __doc__, handle, ["config", *argv])
+    run(PROG, __doc__, handle, argv)

@@ -39,13 +39,14 @@ class _Handler(BaseHTTPRequestHandler):
                 status = "reset"
                 self._reset()
             else:
-                sent = self._send(reply, terminal.throttle)
+                sent = self._send(reply, terminal)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True        # the client went away
         finally:
             terminal.done(reply, self.path, status, sent)
 
-    def _send(self, reply, throttle):
+    def _send(self, reply, terminal):
+        throttle = terminal.throttle
         self.send_response(reply.status, ERROR_NAMES.get(reply.status))
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(reply.length))
@@ -55,6 +56,8 @@ class _Handler(BaseHTTPRequestHandler):
         budget = reply.length if reply.truncate_at is None else reply.truncate_at
         chunk = THROTTLED_CHUNK if throttle else CHUNK
         sent = 0
+        if budget == 0:
+            terminal.release(reply)
         for part in reply.parts:
             view = memoryview(part)
             for start in range(0, len(view), chunk):
@@ -63,6 +66,8 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 if throttle:
                     throttle.wait(len(piece))
+                if sent + len(piece) >= budget:
+                    terminal.release(reply)
                 self.wfile.write(piece)
                 sent += len(piece)
         if reply.truncate_at is not None:

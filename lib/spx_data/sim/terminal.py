@@ -127,10 +127,16 @@ class Terminal:
             reply.truncate_at = int(reply.length * fraction)
         return reply
 
+    def release(self, reply):
+        """REPLY's last bytes go out next: from then on the client may hold the whole body and
+        send its next request before this thread returns, so it no longer counts as in flight."""
+        if reply.in_flight:
+            reply.in_flight = False
+            self.stats.data_end()
+
     def done(self, reply, target, status, body_bytes):
         """After REPLY was sent (or abandoned): count it."""
-        if reply.in_flight:
-            self.stats.data_end()
+        self.release(reply)
         path = urlsplit(target).path
         if path.startswith(v2.PAGE_PREFIX):
             path = v2.PAGE_PREFIX + "{id}"
