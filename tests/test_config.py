@@ -93,6 +93,7 @@ def test_valid_values_are_typed(key, raw, expected):
 @pytest.mark.parametrize("key, raw, reason, hint", [
     ("thetadata.baseUrl", "localhost:25510", "not an http:// or https:// URL", "e.g. http://127.0.0.1:25510"),
     ("thetadata.baseUrl", "http://127.0.0.1:99999", "port is not a number", "http(s) URL"),
+    ("thetadata.baseUrl", "http://127.0.0.1:", "port is not a number", "http(s) URL"),
     ("thetadata.baseUrl", "http://127.0.0.1:25510/v2/", "without path", "http(s) URL"),
     ("thetadata.apiVersion", "v4", "'v4' is not one of auto, v2, v3", "auto, v2 or v3"),
     ("thetadata.maxConcurrentRequests", "0", "0 is outside 1..24", "from 1 to 24"),

@@ -61,7 +61,7 @@ def _url(text):
         port = parts.port  # raises ValueError for a port that is not a number in 0..65535
     except ValueError:
         port = 0
-    if port == 0:
+    if port == 0 or parts.netloc.endswith(":"):
         raise ValueError("the port is not a number from 1 to 65535")
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -21,6 +21,14 @@ def estimate(history):
             max(int(r.get("file_size_bytes") or 0) for r in recent))
 
 
+def next_day_estimate(db=None):
+    """(stage bytes, file bytes, where the estimate comes from) for the next day to process."""
+    from . import logclient
+    history = logclient.query("processing", db=db, status="success", limit=20)
+    basis = "the largest of the recent days" if history else "the default estimate of a full day"
+    return (*estimate(history), basis)
+
+
 def _existing(path):
     path = os.path.abspath(path)
     while not os.path.exists(path):

@@ -177,9 +177,8 @@ class DayRun:
                 return "failed"
 
     def _precheck_disk(self):
-        from . import diskspace, logclient
-        history = logclient.query("processing", status="success", limit=20)
-        stage_bytes, file_bytes = diskspace.estimate(history)
+        from . import diskspace
+        stage_bytes, file_bytes, _basis = diskspace.next_day_estimate()
         diskspace.check(self.temp_dir, self.out_dir, stage_bytes, file_bytes)
 
     def _steps(self, progress):

@@ -31,11 +31,9 @@ bad usage, 3 database missing, unwritable, corrupt or from a newer spx-data.
 
 Keys (default; valid values):
 """
-import sys
 
 from .. import config
 from ..cli import run, warn
-from ..errors import UsageError
 
 PROG = "spx-data config"
 FORMATS = ("table", "json", "env")
@@ -124,20 +122,12 @@ def validate(db):
     return 0
 
 
-def _confirm(question):
-    """True when the user answers yes on the terminal; UsageError without a terminal."""
-    if not sys.stdin.isatty():
-        raise UsageError("refusing to reset the configuration without confirmation: pass --yes "
-                         "(stdin is not a terminal)")
-    with open("/dev/tty", "w", encoding="utf-8") as ask, open("/dev/tty", encoding="utf-8") as answer:
-        ask.write(f"{question} [y/N] ")
-        ask.flush()
-        return answer.readline().strip().lower() in ("y", "yes")
-
-
 def reset(db, yes):
     from .. import logclient
-    if not yes and not _confirm("Reset every configuration key to its default?"):
+    from ..ops.confirm import confirm
+    if not yes and not confirm("Reset every configuration key to its default?",
+                               "refusing to reset the configuration without confirmation: pass --yes "
+                               "(stdin is not a terminal)"):
         warn(PROG, "reset cancelled; nothing changed")
         return 1
     changes = logclient.config_reset(db=db)

@@ -61,14 +61,12 @@ def directory(cfg, key, name):
 
 def disk_space(cfg):
     """One check per file system the next day writes to."""
-    from .. import logclient
     temp_dir, out_dir = cfg["processing.tempDirectory"], cfg["processing.outputDirectory"]
     try:
-        history = logclient.query("processing", db=cfg["database.path"], status="success", limit=20)
-        basis = "the largest of the recent days" if history else "the default estimate of a full day"
+        stage_bytes, file_bytes, basis = diskspace.next_day_estimate(cfg["database.path"])
     except DatabaseError:
-        history, basis = [], "the default estimate (the log is unreadable)"
-    stage_bytes, file_bytes = diskspace.estimate(history)
+        stage_bytes, file_bytes = diskspace.estimate([])
+        basis = "the default estimate (the log is unreadable)"
     checks = []
     for path, needed, free in diskspace.requirements(temp_dir, out_dir, stage_bytes, file_bytes):
         detail = (f"{os.path.abspath(path)}: {human_bytes(free)} free, {human_bytes(needed)} needed "
