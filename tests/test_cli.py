@@ -133,3 +133,22 @@ def test_signals_run_cleanup_and_exit_128_plus_signal(tmp_path, signum):
     assert proc.returncode == 128 + signum
     assert marker.read_text() == "yes"
     assert err == "demo: interrupted\n"
+
+
+@pytest.mark.parametrize("text, low, high, message", [
+    ("0", 1, None, "--n must be a whole number of at least 1, not '0'"),
+    ("x", 1, None, "--n must be a whole number of at least 1, not 'x'"),
+    ("65", 1, 64, "--n must be a whole number from 1 to 64, not '65'"),
+])
+def test_whole_number_refuses_with_a_usage_error(text, low, high, message):
+    from spx_data.cli import whole_number
+    from spx_data.errors import UsageError
+    with pytest.raises(UsageError) as err:
+        whole_number(text, "--n", low, high)
+    assert str(err.value) == message
+
+
+def test_whole_number_passes_values_and_absence():
+    from spx_data.cli import whole_number
+    assert whole_number("64", "--n", 1, 64) == 64
+    assert whole_number(None, "--n") is None

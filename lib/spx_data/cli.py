@@ -14,7 +14,7 @@ import sys
 from docopt import DocoptExit, docopt
 
 from . import __version__
-from .errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, SpxError
+from .errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, SpxError, UsageError
 
 
 def _raise_interrupted(signum, _frame):
@@ -32,6 +32,16 @@ def install_signal_handlers():
 def warn(prog, message):
     """One diagnostic line on stderr."""
     print(f"{prog}: {message}", file=sys.stderr, flush=True)
+
+
+def whole_number(text, option, low=1, high=None):
+    """OPTION's whole-number value (None when not given); a usage error (exit 2) otherwise."""
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise UsageError(f"{option} must be a whole number {bounds}, not {text!r}")
+    return int(text)
 
 
 def parse(prog, doc, argv, options_first=False):

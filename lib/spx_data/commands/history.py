@@ -26,8 +26,7 @@ Options:
 
 Exit status: 0, 2 bad usage (unknown status or format, malformed dates), 3 database.
 """
-from ..cli import run, warn
-from ..errors import UsageError
+from ..cli import run, warn, whole_number
 
 PROG = "spx-data list"
 
@@ -42,21 +41,13 @@ def _range(args):
     return None, None
 
 
-def _limit(text):
-    if text is None:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"--limit must be a whole number of at least 1, not {text!r}")
-    return int(text)
-
-
 def handle(args):
     from .. import logclient, tables
     from ..ops import history
     fmt = tables.check_format(args["--format"], ("table", "json", "csv", "ndjson"))
     status = history.check_status("failed" if args["--failed-only"] else args["--status"])
     start, end = _range(args)
-    rows = logclient.query("processing", status=status, date_from=start, date_to=end, limit=_limit(args["--limit"]))
+    rows = logclient.query("processing", status=status, date_from=start, date_to=end, limit=whole_number(args["--limit"], "--limit"))
     if args["--metrics"]:
         metrics = logclient.query("metrics")
         records = history.trends(metrics, [r["date"] for r in rows])

@@ -53,7 +53,7 @@ import os
 import sys
 
 from .. import config, ndjson
-from ..cli import run, warn
+from ..cli import run, warn, whole_number
 from ..errors import DatabaseConnectionError, DatabaseError, SchemaValidationError, UsageError
 from ..store import STATUSES, Store, check_date, migrations, parse_timestamp, validate_event
 
@@ -131,14 +131,6 @@ def _date_option(args, option):
         raise UsageError(str(exc)) from None
 
 
-def _limit(text):
-    if text is None:
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"--limit must be a whole number of at least 1, not {text!r}")
-    return int(text)
-
-
 def query(db, args):
     """Options are checked before the database is opened: bad usage is exit 2 even without one."""
     if args["summary"]:
@@ -149,7 +141,7 @@ def query(db, args):
         if args["--status"] is not None and args["--status"] not in STATUSES:
             raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not {args['--status']!r}")
         filters = (args["--status"], _date_option(args, "--from"), _date_option(args, "--to"),
-                   [check_date(d, "--date") for d in args["--date"]], _limit(args["--limit"]))
+                   [check_date(d, "--date") for d in args["--date"]], whole_number(args["--limit"], "--limit"))
         select = Store.processing
     elif args["errors"]:
         since = parse_timestamp(args["--since"]) if args["--since"] else None

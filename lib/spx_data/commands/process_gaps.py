@@ -25,8 +25,7 @@ Exit status: 0 every gap processed (or none), 1 any day failed, 2 bad usage, 130
 import statistics
 import sys
 
-from ..cli import run
-from ..errors import UsageError
+from ..cli import run, whole_number
 
 # Before the first day has been processed: a realistic 1-minute SPX day.
 DEFAULTS = {"expirations": 60, "rows": 6_000_000, "disk_bytes": 1_700_000_000, "seconds": 120.0}
@@ -80,19 +79,11 @@ def print_plan(rows, basis, parallel, fmt):
           file=sys.stderr)
 
 
-def batch_size(value):
-    if value is None:
-        return 20
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"--batch-size must be a whole number of at least 1, not {value!r}")
-    return int(value)
-
-
 def handle(args):
     from .. import config, logclient, tables
     from .process_range import parallelism, run_batch
     fmt = tables.check_format(args["--format"] or "table", ("table", "json", "ndjson", "csv"))
-    size = batch_size(args["--batch-size"])
+    size = whole_number(args["--batch-size"], "--batch-size") or 20
     parallel = parallelism(args["--parallel"])
     cfg = config.load()
     pending = find(args, cfg)

@@ -21,7 +21,7 @@ processing.startDate), 130/143 interrupted.
 """
 import sys
 
-from ..cli import run
+from ..cli import run, whole_number
 from ..errors import Interrupted, UsageError
 
 
@@ -44,9 +44,7 @@ def parallelism(value):
     from .. import config
     if value is None:
         return config.load()["processing.parallelism"]
-    if not value.isdigit() or not 1 <= int(value) <= 64:
-        raise UsageError(f"--parallel must be a whole number from 1 to 64, not {value!r}")
-    return int(value)
+    return whole_number(value, "--parallel", 1, 64)
 
 
 def run_batch(days, parallel, force=False, quiet=False, label="spx-data process-range"):

@@ -45,16 +45,10 @@ Exit status: 0 every retried date succeeded, 1 a date failed, was held back by t
 or --force was not confirmed, 2 bad usage, dates not in the log, or --force refused without a
 terminal, 4 the terminal is unreachable, 130/143 interrupted.
 """
-from ..cli import run, warn
-from ..errors import Interrupted, SpxError, UsageError
+from ..cli import run, warn, whole_number
+from ..errors import Interrupted, SpxError
 
 PROG = "spx-data retry"
-
-
-def _count(text):
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"--last-n must be a whole number of at least 1, not {text!r}")
-    return int(text)
 
 
 def _held_back(chosen, args, limit):
@@ -95,7 +89,7 @@ def handle(args):
     parallel = parallelism(args["--parallel"])
     day = parse_date(args["DATE"]).isoformat() if args["DATE"] else None
     since = parse_date(args["--since-date"], "--since-date") if args["--since-date"] else None
-    last_n = _count(args["--last-n"]) if args["--last-n"] else None
+    last_n = whole_number(args["--last-n"], "--last-n")
     cfg = config.load()
     temp_dir, out_dir, limit = (cfg["processing.tempDirectory"], cfg["processing.outputDirectory"],
                                 cfg["processing.retryLimit"])
