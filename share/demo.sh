@@ -33,6 +33,12 @@ spx-data process "${DAYS[@]}"
 step "spx-data status"
 spx-data status || true
 
+step "spx-data list"
+spx-data list
+
+step "spx-data verify --all"
+spx-data verify --all
+
 step "sealed files"
 find "$DEMO/parquet" -name '*.parquet' | sort | while read -r f; do
   printf '%10s  %s\n' "$(stat -c %s "$f")" "${f#"$DEMO"/}"
