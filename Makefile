@@ -51,7 +51,7 @@ clean: ## remove the virtualenv and caches (never data/)
 # Build one day: make -j4 data/2024/01/02/spx-options-2024-01-02.parquet
 # The output directory is the part of the path before YYYY/MM/DD (OUT= is not needed).
 # A sealed file is up to date (no prerequisites); spx-seal only ever renames a verified file into place.
-%.parquet: | $(VENV)/.installed
+%.parquet: | $(VENV)/.installed ## build one day: make data/YYYY/MM/DD/spx-options-YYYY-MM-DD.parquet
 	@name=$(notdir $*); day=$${name#spx-options-}; \
 	out=$$(dirname $$(dirname $$(dirname $$(dirname $@)))); \
 	SPX_DATA_PROCESSING_OUTPUTDIRECTORY="$$out" spx-data process "$$day" && test -f $@ || \
