@@ -1,8 +1,11 @@
-"""Progress of one day on stderr: a line refreshed in place on a terminal (at least every
-second), one plain line per expiration otherwise, and a summary at the end."""
+"""Progress of one day on stderr: a line refreshed in place on a terminal (every second); one
+plain line per expiration otherwise, and one at least every 5 s while an expiration takes longer;
+a summary at the end."""
 import sys
 import threading
 import time
+
+HEARTBEAT_SECONDS = 5
 
 
 def _duration(seconds):
@@ -25,9 +28,10 @@ class DayProgress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker = None
+        self._last_line = time.monotonic()
 
     def __enter__(self):
-        if self.tty and not self.quiet:
+        if not self.quiet:
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
         return self
@@ -36,12 +40,16 @@ class DayProgress:
         self._stop.set()
         if self._ticker:
             self._ticker.join(timeout=2)
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            if self.tty:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
 
     def _tick(self):
         while not self._stop.wait(1.0):
-            self._emit(in_place=True)
+            if self.tty:
+                self._emit(in_place=True)
+            elif time.monotonic() - self._last_line >= HEARTBEAT_SECONDS:
+                self._emit(in_place=False)
 
     def line(self):
         elapsed = time.monotonic() - self.started
@@ -59,6 +67,7 @@ class DayProgress:
                 self.stream.write("\r\033[K" + text)
             else:
                 self.stream.write(text + "\n")
+                self._last_line = time.monotonic()
             self.stream.flush()
 
     def set_total(self, total):

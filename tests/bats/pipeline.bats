@@ -154,3 +154,15 @@ PY
   run bash -c 'set -o pipefail; spx-gaps --to 2024-01-05 | head -1'
   assert_output "2020-01-02"
 }
+
+@test "a slow expiration still shows progress at least every 5 s" {
+  sim_stop
+  sim_start --latency-ms 6500
+  export SPX_DATA_THETADATA_BASEURL="$SIM_URL" SPX_DATA_THETADATA_MAXCONCURRENTREQUESTS=1 SPX_DATA_PROCESSING_ROOTS=SPX
+  run --separate-stderr spx-data process 2024-01-03
+  assert_success
+  # before the first expiration completes (>= 6.5 s) a "fetching" line has been printed
+  first_done=$(grep -n ' 1/[0-9]* expirations' <<<"$stderr" | head -1 | cut -d: -f1)
+  heartbeat=$(grep -n ' 0/[0-9]* expirations  fetching' <<<"$stderr" | head -1 | cut -d: -f1)
+  [ -n "$heartbeat" ] && [ "$heartbeat" -lt "$first_done" ]
+}
