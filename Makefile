@@ -30,6 +30,9 @@ test: $(VENV)/.installed $(NODE_LIBS)/.installed ## run the whole test suite (py
 	cd $(ROOT) && $(VENV)/bin/python -m pytest -q tests
 	cd $(ROOT) && bats tests/bats
 
+test-faults: $(VENV)/.installed ## the heavy fault cases: kill -9 at 20 moments, faults alone at 30 %, the 200-line malformed-input sweep
+	cd $(ROOT) && $(VENV)/bin/python -m pytest -q -m faults_heavy tests
+
 test-py: $(VENV)/.installed ## run the pytest suite only
 	cd $(ROOT) && $(VENV)/bin/python -m pytest -q tests
 
@@ -57,4 +60,4 @@ clean: ## remove the virtualenv and caches (never data/)
 	SPX_DATA_PROCESSING_OUTPUTDIRECTORY="$$out" spx-data process "$$day" && test -f $@ || \
 	{ echo "make: $@ was not produced (is the path {outputDir}/YYYY/MM/DD/spx-options-YYYY-MM-DD.parquet?)" >&2; exit 1; }
 
-.PHONY: help install test test-py test-bats demo sim bench clean
+.PHONY: help install test test-faults test-py test-bats demo sim bench clean

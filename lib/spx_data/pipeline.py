@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -142,11 +143,13 @@ class DayRun:
                 proc.kill()
 
     # -- the day ----------------------------------------------------------------------------
-    def sealed_and_valid(self):
+    def sealed_file(self):
+        """seal.check's record of the day's sealed file when it is sound (sidecar included), else None."""
         if not self.final.exists():
-            return False
-        from .seal import verify
-        return verify(self.final)["outcome"] == "ok"
+            return None
+        from .seal import check
+        checked = check(self.final)
+        return checked if checked["outcome"] == "ok" else None
 
     def run(self, progress=None):
         lock = DayLock(self.temp_dir, self.day)
@@ -154,7 +157,9 @@ class DayRun:
             from .daylock import holder
             raise ProcessingLockedError(f"{self.day} is already being processed (pid {holder(lock.path)}); not started")
         with lock:
-            if not self.force and self.sealed_and_valid():
+            sealed = None if self.force else self.sealed_file()
+            if sealed:
+                self._log_sealed_file(sealed)
                 self._say(f"{self.day}: already sealed and valid ({self.final}); use --force to rebuild")
                 return "skipped"
             progress = progress or DayProgress(self.day, quiet=self.quiet)
@@ -175,6 +180,19 @@ class DayRun:
                 self.terminate_children()
                 self._failed(exc, progress)
                 return "failed"
+
+    def _log_sealed_file(self, sealed):
+        """A run killed after sealing (or a forced rebuild that failed and left the previous file)
+        leaves a log that does not say success: the sound file is the truth, so log it."""
+        from . import logclient
+        rows = logclient.query("processing", dates=[self.day])
+        if rows and rows[0]["status"] == "success":
+            return
+        import pyarrow.parquet as pq
+        table = pq.read_table(self.final, columns=["root", "expiration"])
+        self.log.send({"event": "succeeded", "date": self.day, "record_count": sealed["rows"],
+                       "expiration_count": len(set(zip(table["root"].to_pylist(), table["expiration"].to_pylist()))),
+                       "file_size_bytes": self.final.stat().st_size, "checksum": sealed["sha256"]})
 
     def _precheck_disk(self):
         from . import diskspace
@@ -314,9 +332,12 @@ class DayRun:
         except SpxError:
             pass  # the database being the problem must not hide the original failure
         kept = " (stage kept; a re-run resumes)" if self.stage.exists() else ""
-        progress.summary(f"{self.day}: FAILED {exc.error_type}: {message}{kept}")
+        line = f"{self.day}: FAILED {exc.error_type}: {message}{kept}"
+        if self.quiet:  # --quiet drops progress, not errors: why a day failed must be said
+            print(line, file=sys.stderr, flush=True)
+        else:
+            progress.summary(line)
 
     def _say(self, text):
         if not self.quiet:
-            import sys
             print(text, file=sys.stderr, flush=True)

@@ -5,10 +5,12 @@ analysis: readable (every page decoded, page checksums verified), the pinned sch
 row count and content digest equal to what the data holds, the footer date equal to the name's,
 and optionally the SHA-256 equal to an expected one.
 
-seal() makes a verified file final: sidecar first (written, fsynced, renamed), then the file
-itself (0600, fsynced, renamed atomically over any previous version of the day), then the
-directory fsynced. The rename of the Parquet file is the commit point: before it the previous
-file (or none) is in place, after it the new one.
+seal() makes a verified file final: everything that needs disk space first (when TMP is on
+another file system, a checked copy beside FINAL), then the sidecar (written, fsynced, renamed),
+then the file itself (0600, fsynced, renamed atomically over any previous version of the day),
+then the directory fsynced. The rename of the Parquet file is the commit point: before it the
+previous file (or none) is in place, after it the new one. A full disk therefore fails before
+the first rename, and the previous file keeps its own sidecar.
 """
 import errno
 import os
@@ -125,10 +127,18 @@ def seal(tmp, final):
         raise UsageError(f"{tmp} holds {result['date']} but {final} is the file of {day}")
     try:
         _make_dirs(final.parent)
-        _write_sidecar(final, result["sha256"])
         os.chmod(tmp, FILE_MODE)
         _fsync(tmp)
-        _move(tmp, final, result["sha256"])
+        source = tmp if _same_file_system(tmp, final.parent) else _copy_beside(tmp, final, result["sha256"])
+        try:
+            # The sidecar's temporary file goes beside SOURCE: outside the output tree whenever
+            # TMP shares its file system, so a kill -9 never leaves a *.tmp among final files.
+            _write_sidecar(final, result["sha256"], source.parent)
+            _move(source, final, result["sha256"])
+        finally:
+            if source != tmp:
+                source.unlink(missing_ok=True)  # gone after the rename; a leftover after a failure
+        tmp.unlink(missing_ok=True)
         integrity.fsync_dir(final.parent)
     except OSError as exc:
         raise filesystem_error(exc, final) from None
@@ -146,17 +156,23 @@ def _make_dirs(directory):
         os.chmod(created, DIR_MODE)   # mkdir's mode is filtered by the umask
 
 
-def _write_sidecar(final, checksum):
+def _write_sidecar(final, checksum, scratch=None):
+    """Write FINAL's sidecar atomically, through a temporary file in SCRATCH (a directory on the
+    sidecar's file system; default: beside it)."""
     sidecar = layout.sidecar_path(final)
-    temporary = sidecar.with_name(sidecar.name + ".tmp")
+    temporary = Path(scratch or sidecar.parent) / f".{sidecar.name}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     try:
-        os.write(fd, integrity.sidecar_text(final, checksum).encode("ascii"))
-        os.fchmod(fd, FILE_MODE)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, sidecar)
+        try:
+            os.write(fd, integrity.sidecar_text(final, checksum).encode("ascii"))
+            os.fchmod(fd, FILE_MODE)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, sidecar)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # never a partial file in the output tree
+        raise
 
 
 def _fsync(path):
@@ -167,14 +183,12 @@ def _fsync(path):
         os.close(fd)
 
 
-def _move(tmp, final, checksum):
-    try:
-        os.replace(tmp, final)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    # TMP is on another file system: copy next to FINAL, check the copy, then rename it into place.
+def _same_file_system(path, directory):
+    return os.stat(path).st_dev == os.stat(directory).st_dev
+
+
+def _copy_beside(tmp, final, checksum):
+    """A checked copy of TMP next to FINAL (so that placing it is a rename); removed on failure."""
     copy = final.with_name(f".{final.name}.{os.getpid()}.part")
     try:
         shutil.copyfile(tmp, copy)
@@ -182,7 +196,21 @@ def _move(tmp, final, checksum):
         _fsync(copy)
         if integrity.sha256_file(copy) != checksum:
             raise FileCorruptionError(f"the copy of {tmp} next to {final} differs from it; {final} left untouched")
-        os.replace(copy, final)
-    finally:
+    except BaseException:
         copy.unlink(missing_ok=True)
-    tmp.unlink()
+        raise
+    return copy
+
+
+def _move(source, final, checksum):
+    try:
+        os.replace(source, final)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        # One file system mounted twice (a bind mount): st_dev agreed, rename did not.
+        copy = _copy_beside(source, final, checksum)
+        try:
+            os.replace(copy, final)
+        finally:
+            copy.unlink(missing_ok=True)

@@ -136,7 +136,7 @@ NO_DATA = "NoData"
 def validate_event(record):
     """A checked copy of one event record (with "at" normalised), or SchemaValidationError."""
     name = record.get("event")
-    if name not in EVENTS:
+    if not isinstance(name, str) or name not in EVENTS:  # a list or object is no event name (nor hashable)
         raise SchemaValidationError(f"unknown event {name!r} (valid: {', '.join(EVENTS)})")
     if "date" not in record:
         _missing("date", name)
