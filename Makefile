@@ -45,6 +45,9 @@ demo: $(VENV)/.installed ## the main job on the built-in Theta Terminal simulato
 sim: $(VENV)/.installed ## run the Theta Terminal simulator in the foreground (SIM_ARGS=...)
 	spx-sim $(SIM_ARGS)
 
+bench: $(VENV)/.installed ## speed and memory benchmark (minutes); writes bench/results/
+	cd $(ROOT) && $(VENV)/bin/python bench/run.py
+
 clean: ## remove the virtualenv and caches (never data/)
 	rm -rf $(VENV) .pytest_cache build *.egg-info lib/*.egg-info
 
@@ -57,4 +60,4 @@ clean: ## remove the virtualenv and caches (never data/)
 	SPX_DATA_PROCESSING_OUTPUTDIRECTORY="$$out" spx-data process "$$day" && test -f $@ || \
 	{ echo "make: $@ was not produced (is the path {outputDir}/YYYY/MM/DD/spx-options-YYYY-MM-DD.parquet?)" >&2; exit 1; }
 
-.PHONY: help install test test-faults test-py test-bats demo sim clean
+.PHONY: help install test test-faults test-py test-bats demo sim bench clean

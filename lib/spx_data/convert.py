@@ -1,16 +1,19 @@
 """NDJSON tick rows (DESIGN §2) -> one validated, de-duplicated, sorted, typed Parquet file (§3).
 
 Two passes; memory is bounded by one (root, expiration), never by the day:
- 1. Every input is read in blocks of whole lines. A block is parsed by pyarrow's JSON reader
+ 1. A stage file of spx-fetch whose typed copy still belongs to it (spx_data.staging) is taken
+    from that copy, without parsing its text, when all its rows are valid. Every other input is
+    read in blocks of whole lines. A block is parsed by pyarrow's JSON reader
     against the raw tick schema and checked with vectorised compute (C++ speed). A block that
     fails to parse or holds any invalid row is halved and retried until the pieces that fail
     are small enough to check line by line, so that every reject gets its exact line number and
     reason while its valid rows still land. Valid rows are typed and parked ("spilled") as
     Arrow IPC files per (root, expiration) next to OUT.
  2. Each (root, expiration) in sorted order is loaded, stably sorted by strike, right,
-    ms_of_day, reduced to the first occurrence of every key (root, expiration, strike, right,
-    ms_of_day), given the pinned types and the timestamp column, and written as one or more row
-    groups; the quality counters and the content digest are fed on the way.
+    ms_of_day (unless it is in that order already, as the terminals send a chain), reduced to
+    the first occurrence of every key (root, expiration, strike, right, ms_of_day), given the
+    pinned types and the timestamp column, and written as one or more row groups; the quality
+    counters and the content digest are fed on the way, in a thread beside the writer.
 OUT is written as OUT.part and renamed when complete, so an interrupted run never leaves a
 plausible-looking OUT.
 """
@@ -23,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -161,7 +165,9 @@ class Rejects:
 
 
 class Spill:
-    """Typed valid rows parked per (root, expiration) as Arrow IPC files in a private directory."""
+    """Valid rows parked per (root, expiration) until phase 2: typed rows written as Arrow IPC
+    files in a private directory, or a way to load them again (a stage file's typed copy is such
+    a file already)."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
@@ -174,7 +180,11 @@ class Spill:
         self._count += 1
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        self._pieces.setdefault(key, []).append(path)
+        self._pieces.setdefault(key, []).append(functools.partial(_read_spilled, path))
+
+    def add_source(self, key, load):
+        """LOAD() gives rows of KEY again when they are taken; nothing is written."""
+        self._pieces.setdefault(key, []).append(load)
 
     def keys(self):
         return sorted(self._pieces)
@@ -182,12 +192,15 @@ class Spill:
     def take(self, key):
         """All rows of KEY in the order they were added; their files are removed."""
         import pyarrow as pa
-        tables = []
-        for path in self._pieces.pop(key):
-            with pa.memory_map(str(path)) as source:
-                tables.append(pa.ipc.open_file(source).read_all())
-            path.unlink()
-        return pa.concat_tables(tables)
+        return pa.concat_tables([load() for load in self._pieces.pop(key)])
+
+
+def _read_spilled(path):
+    import pyarrow as pa
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    path.unlink()
+    return table
 
 
 class Converter:
@@ -202,6 +215,23 @@ class Converter:
         self.digest = schema.ContentDigest()
 
     # -- phase 1 ------------------------------------------------------------------------------
+    def read_typed(self, source):
+        """Take the rows of the stage file SOURCE from its typed copy (spx_data.staging) instead of
+        parsing its text. False when there is no copy that belongs to the file as it is now, or
+        when any row is invalid: then the text is read, so that rejects get their line numbers."""
+        from .staging import load_typed
+        loaded = load_typed(source) if source not in (None, "-") else None
+        if loaded is None:
+            return False
+        table, meta = loaded
+        day = self.day or (meta["date"] if _is_iso_date(meta["date"]) else None)
+        if day is None or not _all_valid(_raw_rows(table, meta), day):
+            return False
+        self.day = day
+        # Phase 2 loads the rows from the copy again: nothing to park, nothing held meanwhile.
+        self.spill.add_source((meta["root"], meta["expiration"]), functools.partial(_typed_copy_rows, source))
+        return True
+
     def read(self, source, stream):
         """Validate every line of the binary STREAM (named SOURCE in rejects) and spill its valid rows."""
         for first_line, lines, block in _blocks(stream, self.block_bytes):
@@ -278,28 +308,35 @@ class Converter:
             str(path), schema.arrow_schema(), compression="zstd", use_dictionary=list(DICTIONARY_COLUMNS),
             write_statistics=True, write_page_index=True, write_page_checksum=True,
             sorting_columns=[pq.SortingColumn(schema.NAMES.index(name)) for name in schema.KEY])
-        try:
-            for key in self.spill.keys():
-                group = self._deduplicated(_sorted(self.spill.take(key)))
-                table = _pinned(group, base_ms)
-                writer.write_table(table, row_group_size=row_group_rows)
-                self.quality.add(table)
-                self.digest.update(table)
-                rows += table.num_rows
-            writer.add_key_value_metadata({schema.meta_key(k): v for k, v in {
-                schema.META_SCHEMA_VERSION: schema.SCHEMA_VERSION,
-                schema.META_TOOL_VERSION: __version__,
-                schema.META_SOURCE: ndjson.dumps(source_meta),
-                schema.META_DATE: self.day,
-                schema.META_ROW_COUNT: str(rows),
-                schema.META_REJECTED: str(self.rejects.count),
-                schema.META_DUPLICATES: str(self.duplicates),
-                schema.META_CONTENT_SHA256: self.digest.hexdigest(),
-                **extra_meta,
-            }.items()})
-        finally:
-            writer.close()
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            try:
+                for key in self.spill.keys():
+                    group = self._deduplicated(_sorted(self.spill.take(key)))
+                    table = _pinned(group, base_ms)
+                    # The counters and the digest read the rows while the writer encodes them (both let
+                    # go of the GIL): the second core works instead of waiting. In order, one at a time.
+                    counted = beside.submit(self._count, table)
+                    writer.write_table(table, row_group_size=row_group_rows)
+                    counted.result()
+                    rows += table.num_rows
+                writer.add_key_value_metadata({schema.meta_key(k): v for k, v in {
+                    schema.META_SCHEMA_VERSION: schema.SCHEMA_VERSION,
+                    schema.META_TOOL_VERSION: __version__,
+                    schema.META_SOURCE: ndjson.dumps(source_meta),
+                    schema.META_DATE: self.day,
+                    schema.META_ROW_COUNT: str(rows),
+                    schema.META_REJECTED: str(self.rejects.count),
+                    schema.META_DUPLICATES: str(self.duplicates),
+                    schema.META_CONTENT_SHA256: self.digest.hexdigest(),
+                    **extra_meta,
+                }.items()})
+            finally:
+                writer.close()
         return rows
+
+    def _count(self, table):
+        self.quality.add(table)
+        self.digest.update(table)
 
     def _deduplicated(self, table):
         """TABLE (sorted) without the repeats of a key; the first occurrence stays."""
@@ -383,6 +420,22 @@ def _all_valid(raw, day):
     return all(math.isfinite(pc.sum(raw[name]).as_py()) for name in schema.FLOAT_COLUMNS)
 
 
+def _raw_rows(table, meta):
+    """The raw tick rows of a typed stage copy: its columns, and the date, root and expiration
+    every row of it has."""
+    import pyarrow as pa
+    constant = {name: pa.repeat(pa.scalar(meta[name], pa.string()), table.num_rows)
+                for name in ("date", "root", "expiration")}
+    return pa.table({name: constant[name] if name in constant else table[name] for name in schema.TICK_FIELDS},
+                    schema=raw_schema())
+
+
+def _typed_copy_rows(source):
+    from .staging import load_typed
+    table, meta = load_typed(source, verify=False)   # (checked in phase 1)
+    return _typed(_raw_rows(table, meta))
+
+
 def _typed(raw):
     """Raw JSON-typed rows -> the tick columns with their final value types (root, right still str).
     Raises ArrowInvalid on an impossible date such as 2024-02-30."""
@@ -415,8 +468,25 @@ def _split_by_expiration(table):
 
 def _sorted(table):
     import pyarrow.compute as pc
+    if _in_order(table):   # the terminals send a chain by strike, right, time: no sort needed
+        return table.combine_chunks()
     # sort_indices is stable: among equal keys the input order stays, so "first" means first read.
     return table.take(pc.sort_indices(table, sort_keys=[(name, "ascending") for name in SORT_WITHIN_GROUP]))
+
+
+def _in_order(table):
+    """True when every row's key (SORT_WITHIN_GROUP) is >= the previous row's (one root/expiration)."""
+    import pyarrow.compute as pc
+    n = table.num_rows
+    if n < 2:
+        return True
+    after = same = None    # the key so far: row i's is greater than / equal to row i-1's
+    for name in SORT_WITHIN_GROUP:
+        current, previous = table[name].slice(1), table[name].slice(0, n - 1)
+        greater, equal = pc.greater(current, previous), pc.equal(current, previous)
+        after = greater if after is None else pc.or_(after, pc.and_(same, greater))
+        same = equal if same is None else pc.and_(same, equal)
+    return pc.all(pc.or_(after, same)).as_py()
 
 
 def _repeat_mask(table):
@@ -496,8 +566,9 @@ def convert(inputs, out, rejects_path=None, day=None, interval_ms=60000, meta=()
     converter = Converter(spill_dir, rejects, day, block_bytes)
     try:
         for name in inputs or ["-"]:
-            with _binary_input(name) as stream:
-                converter.read(name, stream)
+            if not converter.read_typed(name):
+                with _binary_input(name) as stream:
+                    converter.read(name, stream)
         if converter.day is None:
             raise UsageError("cannot tell the day: no row has a valid date; pass --date YYYY-MM-DD")
         rows = converter.write(part, source_meta, extra_meta, row_group_rows)

@@ -218,7 +218,7 @@ class DayRun:
         progress.set_total(total)
 
         t0 = time.monotonic()
-        self._run_for_records("fetch", ["--stage", str(self.stage)], stdin_path=expirations,
+        self._run_for_records("fetch", ["--stage", str(self.stage), "--typed-copy"], stdin_path=expirations,
                               on_record=lambda event: self._fetch_event(event, progress))
         fetch_seconds = time.monotonic() - t0
         self.stage_bytes = dir_size(self.stage)

@@ -9,6 +9,8 @@ pyarrow is imported only by arrow_schema(), so the column names can be imported 
 import functools
 import hashlib
 
+from . import arrowmemory  # noqa: F401  (every command that reads or writes Parquet imports this module first)
+
 SCHEMA_VERSION = "1"
 TIMEZONE = "America/New_York"
 METADATA_PREFIX = "spx_data."

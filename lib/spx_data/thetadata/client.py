@@ -6,16 +6,18 @@
 
 The API version is `auto` (v3 status endpoint, then v2's; a 410 on v2 means v3), `v2` or `v3`,
 decided once per client. A fetch follows every page, retries by error type (DESIGN §6) and writes
-to OUT only rows of complete replies; whatever a failed attempt wrote is cut off again (OUT must
-be seekable), so a retried or split request still writes every row exactly once.
+rows to OUT as each reply arrives (whole lines of CSV and NDJSON a block at a time, a JSON
+document once complete); whatever a failed attempt wrote is cut off again (OUT must be
+seekable), so a retried or split request still writes every row exactly once.
 """
 import threading
 import time
+from contextlib import contextmanager
 
 from ..errors import (ApiConnectionError, ApiDataNotFoundError, ApiLargeRequestError, ApiRequestRejectedError,
                       ApiResponseInvalidError, ThetaDataError, ThetaTerminalNotRunningError)
 from ..slots import Cancelled, RequestSlots
-from . import rows
+from . import formats, rows
 from .errors import error_for
 from .retry import backoff_seconds
 from .transport import Transport
@@ -102,18 +104,28 @@ class ThetaClient:
                  "error_message": str(exc), "retry_attempt": retry, "context_data": context}
         self.on_retry(event)
 
-    def _get(self, path, params=None, stats=None):
+    @contextmanager
+    def _open(self, path, params=None, stats=None, next_page=False):
+        """One request as a Stream whose status is 200; the error of any other status is raised.
+        NEXT_PAGE: "no data" is an answer for a request, not for page 2."""
         if self.cancel.is_set():
             raise Cancelled()
         if stats is not None:
             stats.requests += 1
-        reply = self.transport.get(path, params, self.cancel)
-        if stats is not None:
-            stats.bytes += len(reply.body)
-            stats.latency_ms.append(reply.latency_ms)
-        if reply.status != 200:
-            raise error_for(reply.status, reply.url, reply.body, self.transport.base_url)
-        return reply
+        reply = None
+        try:
+            with self.transport.stream(path, params, self.cancel) as reply:
+                if reply.status != 200:
+                    error = error_for(reply.status, reply.url, reply.read(), self.transport.base_url)
+                    if next_page and isinstance(error, ApiDataNotFoundError):
+                        error = ApiResponseInvalidError(f"a next page answered no data: {error}", error.status,
+                                                        error.url)
+                    raise error
+                yield reply
+        finally:
+            if stats is not None and reply is not None:
+                stats.bytes += reply.received
+                stats.latency_ms.append(reply.latency_ms)
 
     # -- the API version --------------------------------------------------------------------
     def api(self):
@@ -156,17 +168,11 @@ class ThetaClient:
     def _all_pages(self, path, params, parse, stats=None):
         found, page = [], 0
         while path:
-            reply = self._get(path, params, stats) if page == 0 else self._next(path, stats)
-            items, path = parse(reply)
+            with self._open(path, params, stats, next_page=page > 0) as reply:
+                items, path = parse(formats.whole(reply))
             found.extend(items)
             params, page = None, page + 1
         return found
-
-    def _next(self, url, stats):
-        try:
-            return self._get(url, None, stats)
-        except ApiDataNotFoundError as exc:  # "no data" is an answer for a request, not for page 2
-            raise ApiResponseInvalidError(f"a next page answered no data: {exc}", exc.status, exc.url) from None
 
     def expirations(self, day, roots):
         """[(root, expiration date)] quoted on DAY, in ROOTS order then by expiration; [] for 472."""
@@ -192,22 +198,23 @@ class ThetaClient:
         return self._strikes[key]
 
     # -- greeks -----------------------------------------------------------------------------
-    def fetch_expiration(self, day, root, expiration, out):
-        """Write every tick row of (ROOT, EXPIRATION) on DAY to OUT (binary, seekable) as NDJSON."""
+    def fetch_expiration(self, day, root, expiration, out, on_table=None):
+        """Write every tick row of (ROOT, EXPIRATION) on DAY to OUT (binary, seekable) as NDJSON;
+        ON_TABLE(table) is called with each table of rows (rows.TICK_SCHEMA) once it is written."""
         stats = FetchStats()
         started = time.monotonic()
         self.api()
-        stats.rows = self._fetch_part(_Part(day, root, expiration), out, stats)
+        stats.rows = self._fetch_part(_Part(day, root, expiration), out, stats, on_table)
         stats.seconds = round(time.monotonic() - started, 3)
         return stats
 
-    def _fetch_part(self, part, out, stats):
+    def _fetch_part(self, part, out, stats, on_table):
         """Rows written for PART: retried as a whole, split on 570, empty on 472."""
         start = out.tell()
 
         def attempt():
             try:
-                return self._pages_of(part, out, stats)
+                return self._pages_of(part, out, stats, on_table)
             except ApiDataNotFoundError:
                 _cut(out, start)
                 return 0
@@ -220,18 +227,23 @@ class ThetaClient:
         except ApiLargeRequestError as exc:
             pieces = self._split(part, exc, stats)
             self._report(exc, 0, dict(part.context(), action=f"split into {len(pieces)} requests"))
-            return sum(self._fetch_part(piece, out, stats) for piece in pieces)
+            return sum(self._fetch_part(piece, out, stats, on_table) for piece in pieces)
 
-    def _pages_of(self, part, out, stats):
+    def _pages_of(self, part, out, stats, on_table):
         api = self.api()
         path, params = api.greeks_request(part.day, part.root, part.expiration, part.window, part.contract)
         written, page = 0, 0
-        while path:
-            # (no name for the reply: its body is freed before the rows are encoded)
-            table, path = api.parse_greeks(self._get(path, params, stats) if page == 0 else self._next(path, stats),
-                                           part.day, part.root, part.expiration, part.contract)
+
+        def emit(table):
+            nonlocal written
             rows.write(out, table, part.day, part.root, part.expiration)
             written += table.num_rows
+            if on_table is not None:
+                on_table(table)
+        while path:
+            # Rows are written as the reply arrives; a failure later in it is cut off by the caller.
+            with self._open(path, params, stats, next_page=page > 0) as reply:
+                path = api.read_greeks(reply, part.day, part.root, part.expiration, part.contract, emit)
             params, page = None, page + 1
         return written
 

@@ -5,7 +5,8 @@ Stage mode: DIR/ROOT-YYYY-MM-DD.ndjson, skipped when it already exists (resume);
 expiration_done event per expiration. Stream mode: each finished expiration is copied whole to
 the output, so expirations never interleave and a failed one never shows up half.
 Retried errors become error events. The first failure, or Ctrl-C in the main thread, cancels the
-rest: committed files stay, the .part files of expirations in progress are removed.
+rest: workers stop at their next request or chunk of a reply, an expiration already complete is
+still committed, committed files stay, and the .part files of expirations in progress are removed.
 """
 import queue
 import shutil
@@ -17,7 +18,7 @@ from . import events
 from ..slots import Cancelled
 
 _STOP = object()
-_LOCK_WAIT_SECONDS = 10.0   # how long the main thread waits for a worker to finish a copy or rename
+_LOCK_WAIT_SECONDS = 10.0   # how long the main thread waits for the workers to stop or commit
 
 
 class Job:
@@ -31,20 +32,23 @@ class Job:
 
 
 class FetchRun:
-    def __init__(self, client, jobs, emit, stage=None, output=None, workers=4):
+    def __init__(self, client, jobs, emit, stage=None, output=None, workers=4, typed_copy=False):
         """EMIT(event dict) receives every event; STAGE (a directory) or OUTPUT (a binary stream)
-        receives the rows."""
+        receives the rows; TYPED_COPY: stage files get their typed copy (spx_data.staging)."""
         self.client = client
         self.jobs = jobs
         self.emit = emit
         self.stage = stage
         self.output = output
         self.workers = workers
+        self.typed_copy = typed_copy
         self.cancel = client.cancel
         self._commit = threading.Lock()   # commits and copies vs. cancellation
         self._emit_lock = threading.Lock()
         self._parts = set()
         self._cancelled = False
+        self._settled = threading.Condition()   # _busy: workers in the middle of an expiration
+        self._busy = 0
         if jobs:  # the client's retries become this run's error events
             client.on_retry = events.dated(self._event, jobs[0].date.isoformat())
 
@@ -85,6 +89,8 @@ class FetchRun:
             job = work.get()
             if job is _STOP:
                 return
+            with self._settled:
+                self._busy += 1
             try:
                 self._one(job)
                 results.put(None)
@@ -93,6 +99,10 @@ class FetchRun:
             except BaseException as exc:  # handed to the main thread, which raises it
                 results.put(exc)
                 return
+            finally:
+                with self._settled:
+                    self._busy -= 1
+                    self._settled.notify_all()
 
     def _one(self, job):
         # The commit (rename or copy) and its event happen together under one lock, so that an
@@ -101,10 +111,10 @@ class FetchRun:
             with self._commit:  # no new .part file once an abort has collected them
                 if self._cancelled:
                     raise Cancelled()
-                part = staging.PartFile(self.stage, job.root, job.expiration)
+                part = staging.PartFile(self.stage, job.root, job.expiration, job.date if self.typed_copy else None)
                 self._parts.add(part)
             try:
-                stats = self.client.fetch_expiration(job.date, job.root, job.expiration, part.file)
+                stats = self.client.fetch_expiration(job.date, job.root, job.expiration, part.file, part.add_typed)
                 with self._commit:
                     if self._cancelled:
                         raise Cancelled()
@@ -140,6 +150,11 @@ class FetchRun:
     def _abort(self):
         """Stop the workers and remove the .part files of unfinished expirations."""
         self.cancel.set()
+        # Workers stop at their next request or chunk; one that has its whole expiration (a
+        # request slot is given back once a reply is in, so another worker may be the one that
+        # failed meanwhile) finishes and commits it. Wait for them, within bounds.
+        with self._settled:
+            self._settled.wait_for(lambda: self._busy == 0, timeout=_LOCK_WAIT_SECONDS)
         locked = self._commit.acquire(timeout=_LOCK_WAIT_SECONDS)  # let a running copy or rename finish
         try:
             self._cancelled = True

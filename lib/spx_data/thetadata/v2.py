@@ -14,10 +14,11 @@ import ujson
 
 from ..errors import ApiConnectionError, ApiResponseInvalidError, UsageError
 from . import formats, rows
+from .versions import STATUS_PATHS
 from .errors import NAMES, error_for
 
 VERSION = "v2"
-STATUS_PATH = "/v2/system/mdds/status"
+STATUS_PATH = STATUS_PATHS[VERSION]
 BULK_GREEKS_PATH = "/v2/bulk_hist/option/greeks"
 CONTRACT_GREEKS_PATH = "/v2/hist/option/greeks"
 CONTRACTS_PATH = "/v2/list/contracts/option/quote"
@@ -102,23 +103,25 @@ class V2Api:
     def contracts_of_strike(self, strike):
         return [(strike, "C"), (strike, "P")]
 
-    def parse_greeks(self, reply, day, root, expiration, contract=None):
-        """(TICK_SCHEMA table, next page URL or None) of one greeks reply."""
+    def read_greeks(self, reply, day, root, expiration, contract, emit):
+        """Hand the rows of one greeks reply to EMIT as TICK_SCHEMA tables (CSV a block at a time
+        while the body arrives); returns the next page URL or None."""
         if self.use_csv:
-            table = formats.read_csv(reply, _CSV_TYPES)
-            next_page = _next_page_value(reply.headers.get("Next-Page"))
-            if table is None or table.num_rows == 0:
-                return rows.empty_table(), next_page
-            formats.require_columns(table, FORMAT, reply)
-            if contract is None:
-                formats.require_columns(table, CONTRACT_COLUMNS, reply)
-        else:
-            document = formats.read_json_document(reply, _FLAT_SCHEMA if contract else _BULK_SCHEMA)
+            for table in formats.csv_tables(reply, _CSV_TYPES):
+                if table.num_rows:
+                    formats.require_columns(table, FORMAT if contract else FORMAT + CONTRACT_COLUMNS, reply)
+                    emit(_normalise(table, day, root, expiration, contract, reply))
+            return _next_page_value(reply.headers.get("Next-Page"))
+        with formats.json_document(reply, _FLAT_SCHEMA if contract else _BULK_SCHEMA) as document:
             header = document.column("header")[0].as_py() or {}
             _raise_header_error(header, reply)
-            table = _ticks_table(document, header.get("format") or FORMAT, contract is None, reply)
-            next_page = _next_page_value(header.get("next_page"))
-        return _normalise(table, day, root, expiration, contract, reply), next_page
+            for table in _tick_tables(document, header.get("format") or FORMAT, contract is None, reply):
+                emit(_normalise(table, day, root, expiration, contract, reply))
+        return _next_page_value(header.get("next_page"))
+
+    def parse_greeks(self, reply, day, root, expiration, contract=None):
+        """(TICK_SCHEMA table, next page URL or None) of one whole greeks reply."""
+        return formats.collect(self.read_greeks, reply, day, root, expiration, contract)
 
 
 def _next_page_value(value):
@@ -145,8 +148,10 @@ def _raise_header_error(header, reply):
     raise error_for(status, reply.url, f"{error_type}: {header.get('error_msg')}".encode())
 
 
-def _ticks_table(document, format_names, bulk, reply):
-    """The flat table of a legacy-JSON greeks document: FORMAT columns (+ contract columns if BULK)."""
+def _tick_tables(document, format_names, bulk, reply):
+    """The flat tables of a legacy-JSON greeks document, rows.SLICE_ROWS rows at a time (a whole
+    expiration's columns at once would double the memory the document takes): FORMAT columns,
+    and the contract columns if BULK."""
     format_names = list(format_names)
     missing = [name for name in FORMAT if name not in format_names]
     if missing:
@@ -154,21 +159,24 @@ def _ticks_table(document, format_names, bulk, reply):
     response = document.column("response").chunk(0)
     contracts = response.flatten() if bulk else None
     ticks = contracts.field("ticks") if bulk else response.flatten()
-    per_contract = pc.fill_null(pc.list_value_length(ticks), 0) if bulk else None
     tick_rows = ticks.flatten() if bulk else ticks
     width = len(format_names)
     formats.require_all(pc.equal(pc.list_value_length(tick_rows), width),
                         f"a tick that is not {width} values long", reply)
     matrix = tick_rows.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-    columns = {name: matrix[:, format_names.index(name)] for name in FORMAT}
-    table = {name: pa.array(values, pa.int64() if name in _INTEGERS else pa.float64())
-             for name, values in columns.items()}
     if bulk:
-        owner = pa.array(np.repeat(np.arange(len(contracts)), per_contract.to_numpy(zero_copy_only=False)))
+        per_contract = pc.fill_null(pc.list_value_length(ticks), 0).to_numpy(zero_copy_only=False)
+        owner = np.repeat(np.arange(len(contracts), dtype=np.int32), per_contract)
         contract = contracts.field("contract")
-        for name in CONTRACT_COLUMNS:
-            table[name] = pc.take(contract.field(name), owner)
-    return pa.table(table)
+    for start in range(0, len(matrix), rows.SLICE_ROWS):
+        piece = matrix[start:start + rows.SLICE_ROWS]
+        table = {name: pa.array(piece[:, format_names.index(name)], pa.int64() if name in _INTEGERS else pa.float64())
+                 for name in FORMAT}
+        if bulk:
+            owners = pa.array(owner[start:start + rows.SLICE_ROWS])
+            for name in CONTRACT_COLUMNS:
+                table[name] = pc.take(contract.field(name), owners)
+        yield pa.table(table)
 
 
 def _normalise(table, day, root, expiration, contract, reply):

@@ -12,9 +12,10 @@ import pyarrow.compute as pc
 
 from ..errors import UsageError
 from . import formats, rows
+from .versions import STATUS_PATHS
 
 VERSION = "v3"
-STATUS_PATH = "/v3/terminal/mdds/status"
+STATUS_PATH = STATUS_PATHS[VERSION]
 GREEKS_PATH = "/v3/option/history/greeks/first_order"
 CONTRACTS_PATH = "/v3/option/list/contracts/quote"
 STRIKES_PATH = "/v3/option/list/strikes"
@@ -89,18 +90,28 @@ class V3Api:
     def contracts_of_strike(self, strike):
         return [(strike, "both")]
 
-    def parse_greeks(self, reply, day, root, expiration, contract=None):
-        """(TICK_SCHEMA table, next page URL or None) of one greeks reply."""
-        if self.format == "csv":
-            table = formats.read_csv(reply, _CSV_TYPES)
-        elif self.format == "ndjson":
-            table = formats.read_ndjson(reply, _FLAT_SCHEMA)
+    def read_greeks(self, reply, day, root, expiration, contract, emit):
+        """Hand the rows of one greeks reply to EMIT as TICK_SCHEMA tables (CSV and NDJSON a block
+        at a time while the body arrives); returns the next page URL or None."""
+        if self.format == "json":
+            with formats.json_document(reply, _NESTED_SCHEMA) as document:
+                self._emit_all([_flatten(document)], day, root, expiration, reply, emit)
         else:
-            table = _flatten(formats.read_json_document(reply, _NESTED_SCHEMA))
-        if table is None or table.num_rows == 0:
-            return rows.empty_table(), _next_page(reply)
-        formats.require_columns(table, _FLAT_SCHEMA.names, reply)
-        return _normalise(table, day, root, expiration, reply), _next_page(reply)
+            tables = formats.csv_tables(reply, _CSV_TYPES) if self.format == "csv" else \
+                formats.ndjson_tables(reply, _FLAT_SCHEMA)
+            self._emit_all(tables, day, root, expiration, reply, emit)
+        return _next_page(reply)
+
+    @staticmethod
+    def _emit_all(tables, day, root, expiration, reply, emit):
+        for table in tables:
+            if table.num_rows:
+                formats.require_columns(table, _FLAT_SCHEMA.names, reply)
+                emit(_normalise(table, day, root, expiration, reply))
+
+    def parse_greeks(self, reply, day, root, expiration, contract=None):
+        """(TICK_SCHEMA table, next page URL or None) of one whole greeks reply."""
+        return formats.collect(self.read_greeks, reply, day, root, expiration, contract)
 
 
 def _next_page(reply):
