@@ -12,7 +12,7 @@ import sys
 import time
 
 from . import ndjson
-from .errors import Interrupted
+from .errors import Interrupted, SchemaValidationError
 from .toolpath import tool
 
 
@@ -67,7 +67,13 @@ class _Child:
     def feed(self, chunk):
         self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\n")
-        return [ndjson.parse_line(line.decode(), source=f"spx-data process {self.day}") for line in lines if line.strip()]
+        records = []
+        for line in lines:
+            try:
+                records.append(ndjson.parse_line(line.decode(errors="replace"), source=f"spx-data process {self.day}"))
+            except SchemaValidationError:
+                pass  # events only feed progress; the child's exit status is what counts
+        return records
 
 
 def run_dates(days, parallel=1, force=False, quiet=False):

@@ -17,10 +17,16 @@ from . import __version__
 from .errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, SpxError, UsageError
 
 
+def _ignore(_signum, _frame):
+    pass
+
+
 def _raise_interrupted(signum, _frame):
-    # Ignore further signals while cleaning up; a second Ctrl-C must not abort the cleanup.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Further signals are swallowed while cleaning up: a second Ctrl-C (or the SIGTERM a parent
+    # sends right after it) must not abort the cleanup. A Python no-op, not SIG_IGN: a signal
+    # already pending would otherwise surface as "OSError: Signal 15 ignored due to race condition".
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     raise Interrupted(signum)
 
 

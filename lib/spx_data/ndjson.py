@@ -21,8 +21,8 @@ def dumps(record):
 
 
 def write(stream, record):
-    stream.write(dumps(record))
-    stream.write("\n")
+    # One write per line: an interruption between two writes must not glue two records together.
+    stream.write(dumps(record) + "\n")
 
 
 def _finite(value):
