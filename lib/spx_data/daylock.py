@@ -4,6 +4,7 @@ The kernel drops the lock when its owner dies (even by kill -9), so a lock that 
 means nobody is working on that day; `spx-data stop` and gap analysis rely on that."""
 import fcntl
 import os
+import time
 
 from .layout import lock_dir, lock_path
 
@@ -64,12 +65,21 @@ def holder(path):
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else -1
+            return _pid_written(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _pid_written(fd, attempts=20, pause=0.005):
+    """The holder writes its pid just after taking the lock; give it that moment. -1 if unreadable."""
+    for attempt in range(attempts):
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if text.isdigit():
+            return int(text)
+        time.sleep(pause)
+    return -1
 
 
 def running(temp_dir):
