@@ -33,7 +33,7 @@ def staged(stage, cut=False):
 
 def test_a_stage_file_gets_a_typed_copy_with_the_same_rows(tmp_path):
     final = staged(tmp_path)
-    assert staging.typed_path(final).is_file()
+    assert oct(staging.typed_path(final).stat().st_mode & 0o777) == "0o600"
     typed, meta = staging.load_typed(final)
     assert meta == {"date": "2024-01-02", "root": "SPXW", "expiration": "2024-01-05"}
     assert rows.encode(typed, DAY, "SPXW", EXP) == final.read_bytes()

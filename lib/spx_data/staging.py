@@ -84,7 +84,7 @@ def _identity(path):
 
 class _TypedPart:
     """The typed copy being written: an Arrow IPC file of TICK_SCHEMA batches (opened with the
-    first rows), stamped at commit by a last, empty batch carrying the NDJSON size and CRC."""
+    first rows), stamped at commit by a last, empty batch carrying the NDJSON file's identity."""
 
     def __init__(self, final, day, root, expiration):
         self.final = typed_path(final)
@@ -98,6 +98,7 @@ class _TypedPart:
         if self._writer is None:
             self._schema = table.schema.with_metadata(self.meta)
             self._sink = pa.OSFile(str(self.path), "wb")
+            os.chmod(self.path, 0o600)          # like the NDJSON file it mirrors
             self._writer = pa.ipc.new_file(self._sink, self._schema)
         self._writer.write_table(table)
 
