@@ -69,10 +69,6 @@ def test_thirty_percent_busy_disconnected_and_starting_replies_are_retried_and_l
     assert world.processing(DAY)["status"] == "success"
 
 
-@pytest.mark.xfail(strict=True, reason="a fault on page N of a v2 paged reply restarts the whole expiration from "
-                                       "page 1 (ThetaClient._fetch_part retries every page as one attempt), so "
-                                       "with 30 % faults and 7 pages an attempt gets through 8 % of the time; the "
-                                       "client is another helper's: see the faults report")
 def test_thirty_percent_faults_on_paged_replies_do_not_fail_the_day(tmp_path, sim_factory, reference):
     sim = sim_factory(p429=0.3, tick_limit=500)
     world = World(tmp_path / "w", sim.base_url, thetadata_apiVersion="v2", thetadata_maxConcurrentRequests=1)
@@ -108,6 +104,7 @@ def test_a_persistent_wire_fault_fails_the_date_cleanly(tmp_path, sim_factory, r
     assert failed.returncode == 1
     assert failed.stderr.startswith("spx-fetch: ")
     assert f"{DAY}: FAILED ApiConnection: spx-fetch: " in failed.stderr   # --quiet still says why
+    assert "spx-ndjson2parquet" not in failed.stderr     # the converter stopped alongside says nothing
     row = assert_end_state(world, DAY, reference(DAY))
     assert (row["status"], row["error_type"]) == ("failed", "ApiConnection")
     assert world.staged_expirations(DAY) == []                      # no expiration file from a cut reply
@@ -258,10 +255,6 @@ def test_a_full_disk_while_copying_across_file_systems_keeps_the_previous_file_a
     assert partial_files(tmp_path / "out") == [] and newer.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="spx-fetch reports a full stage disk as 'internal error: OSError' (exit 1, "
-                                       "error type Internal), not InsufficientDiskSpace (exit 5), and leaves the "
-                                       ".part file it was writing (PartFile.abandon's close() raises ENOSPC before "
-                                       "the unlink); the fetch code is another helper's: see the faults report")
 def test_a_full_stage_disk_is_insufficient_disk_space_and_leaves_no_part_file(tmp_path, sim, small_disk):
     world = World(tmp_path / "w", sim.base_url)
     stage = small_disk(tmp_path / "small", "500k")

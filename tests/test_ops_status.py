@@ -3,6 +3,8 @@
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -103,3 +105,12 @@ def test_unreadable_database_is_reported_and_the_rest_still_shown(spx_env):
 def test_bad_usage(argv):
     result = spx("spx-data", "status", *argv)
     assert result.returncode == 2
+
+
+def test_probing_the_terminal_does_not_load_pyarrow(sim):
+    # pyarrow takes about 0.4 s to import; status and health would spend most of their time on it.
+    code = ("import sys; from spx_data.ops.terminal import probe; "
+            f"found = probe({{'thetadata.baseUrl': {sim.base_url!r}}}); "
+            "print(found['api_version'], 'pyarrow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["v3", "False"]

@@ -137,6 +137,23 @@ def test_an_expired_page_restarts_the_expiration_and_keeps_rows_once():
     assert [(e["error_type"], e["retry_attempt"]) for e in events] == [("ApiResponseInvalid", 1)]
 
 
+def test_a_fault_on_a_later_page_retries_that_page_alone():
+    records = expected_rows()
+    rest = v2_csv(records[5:])
+    with responses.RequestsMock() as rsps:
+        status(rsps, (404, ""), (200, "CONNECTED"))
+        rsps.add(responses.GET, V2_GREEKS, body=v2_csv(records[:5]), headers={"Next-Page": BASE + "/v2/page/3"})
+        rsps.add(responses.GET, BASE + "/v2/page/3", status=429, body="OS_LIMIT")
+        rsps.add(responses.GET, BASE + "/v2/page/3", body=rest[:-1])          # cut short mid-row
+        rsps.add(responses.GET, BASE + "/v2/page/3", body=rest, headers={"Next-Page": "null"})
+        c, events = client()
+        got, stats = fetch(c)
+        greeks_calls = [call for call in rsps.calls if call.request.url.startswith(V2_GREEKS)]
+    assert sorted(got, key=key) == sorted(records, key=key)                 # page 1's rows once, none cut
+    assert stats.rows == len(records) and stats.requests == 4 and len(greeks_calls) == 1
+    assert [(e["retry_attempt"], e["context_data"]["page"]) for e in events] == [(1, 1), (2, 1)]
+
+
 # -- retries ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("failure", [(429, "OS_LIMIT"), (474, "DISCONNECTED"), (571, "SERVER_STARTING"),
                                      (200, "truncated")])

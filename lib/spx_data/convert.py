@@ -31,11 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import __version__, ndjson, schema
+from . import __version__, layout, ndjson, schema
 from .dates import parse_date
-from .errors import DateValidationError, SchemaValidationError, UsageError
+from .errors import DateValidationError, IncompleteInputError, SchemaValidationError, UsageError, filesystem_error
 from .quality import DayQuality
-from .seal import filesystem_error
 
 BLOCK_BYTES = 16 << 20           # input read per block; bounds phase 1's memory
 ROW_GROUP_ROWS = 1_000_000       # an expiration above this is split into several row groups
@@ -213,6 +212,9 @@ class Converter:
         self.conflicting_duplicates = 0
         self.quality = DayQuality()
         self.digest = schema.ContentDigest()
+        self.rows = 0
+        self.written = None         # the last (root, expiration) written
+        self._writer = None
 
     # -- phase 1 ------------------------------------------------------------------------------
     def read_typed(self, source):
@@ -298,41 +300,68 @@ class Converter:
             return str(exc).removeprefix(f"{source}:{lineno}: "), None
         return tick_problem(record, self.day), record
 
+    def add(self, name):
+        """Phase 1 for the input NAME ("-" = stdin)."""
+        if not self.read_typed(name):
+            with _binary_input(name) as stream:
+                self.read(name, stream)
+
     # -- phase 2 ------------------------------------------------------------------------------
-    def write(self, path, source_meta, extra_meta, row_group_rows):
-        """Write every spilled group to the Parquet file PATH; returns the row count."""
+    def open(self, path, row_group_rows):
+        """Start the Parquet file PATH; write_through adds the groups, finish completes it."""
         import pyarrow.parquet as pq
-        rows = 0
-        base_ms = midnight_epoch_ms(self.day)
-        writer = pq.ParquetWriter(
+        self._writer = pq.ParquetWriter(
             str(path), schema.arrow_schema(), compression="zstd", use_dictionary=list(DICTIONARY_COLUMNS),
             write_statistics=True, write_page_index=True, write_page_checksum=True,
             sorting_columns=[pq.SortingColumn(schema.NAMES.index(name)) for name in schema.KEY])
-        with ThreadPoolExecutor(max_workers=1) as beside:
+        self._row_group_rows = row_group_rows
+        # The counters and the digest read the rows while the writer encodes them (both let go of
+        # the GIL): the second core works instead of waiting. In order, one at a time.
+        self._beside = ThreadPoolExecutor(max_workers=1)
+
+    def write_through(self, last=None):
+        """Write every spilled (root, expiration) group up to LAST (all when None), in order."""
+        for key in self.spill.keys():
+            if last is not None and key > last:
+                break
+            table = _pinned(self._deduplicated(_sorted(self.spill.take(key))), midnight_epoch_ms(self.day))
+            counted = self._beside.submit(self._count, table)
+            self._writer.write_table(table, row_group_size=self._row_group_rows)
+            counted.result()
+            self.rows += table.num_rows
+            self.written = key
+
+    def check_unwritten(self, source):
+        """After reading SOURCE: none of its rows may belong to a group already written."""
+        early = [key for key in self.spill.keys() if self.written is not None and key <= self.written]
+        if early:
+            raise UsageError(f"{source} holds rows of {' '.join(early[0])}, which are already written: "
+                             "--follow takes stage files that hold their own expiration only")
+
+    def finish(self, source_meta, extra_meta):
+        """Write what is left, the footer metadata, and close; returns the row count."""
+        self.write_through()
+        self._writer.add_key_value_metadata({schema.meta_key(k): v for k, v in {
+            schema.META_SCHEMA_VERSION: schema.SCHEMA_VERSION,
+            schema.META_TOOL_VERSION: __version__,
+            schema.META_SOURCE: ndjson.dumps(source_meta),
+            schema.META_DATE: self.day,
+            schema.META_ROW_COUNT: str(self.rows),
+            schema.META_REJECTED: str(self.rejects.count),
+            schema.META_DUPLICATES: str(self.duplicates),
+            schema.META_CONTENT_SHA256: self.digest.hexdigest(),
+            **extra_meta,
+        }.items()})
+        self.close()
+        return self.rows
+
+    def close(self):
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
             try:
-                for key in self.spill.keys():
-                    group = self._deduplicated(_sorted(self.spill.take(key)))
-                    table = _pinned(group, base_ms)
-                    # The counters and the digest read the rows while the writer encodes them (both let
-                    # go of the GIL): the second core works instead of waiting. In order, one at a time.
-                    counted = beside.submit(self._count, table)
-                    writer.write_table(table, row_group_size=row_group_rows)
-                    counted.result()
-                    rows += table.num_rows
-                writer.add_key_value_metadata({schema.meta_key(k): v for k, v in {
-                    schema.META_SCHEMA_VERSION: schema.SCHEMA_VERSION,
-                    schema.META_TOOL_VERSION: __version__,
-                    schema.META_SOURCE: ndjson.dumps(source_meta),
-                    schema.META_DATE: self.day,
-                    schema.META_ROW_COUNT: str(rows),
-                    schema.META_REJECTED: str(self.rejects.count),
-                    schema.META_DUPLICATES: str(self.duplicates),
-                    schema.META_CONTENT_SHA256: self.digest.hexdigest(),
-                    **extra_meta,
-                }.items()})
-            finally:
                 writer.close()
-        return rows
+            finally:
+                self._beside.shutdown()
 
     def _count(self, table):
         self.quality.add(table)
@@ -546,16 +575,55 @@ def _binary_input(name):
         yield stream
 
 
+def _follow_order(inputs):
+    """[((root, expiration), file)] of --follow's stage files, in the order of the Parquet file."""
+    order = {}
+    for name in inputs:
+        key = layout.expiration_of(name)
+        if key is None:
+            raise UsageError(f"--follow takes stage files named ROOT-YYYY-MM-DD.ndjson, not {name}")
+        order[key] = name
+    return sorted(order.items())
+
+
+def _follow(converter, order, events):
+    """Read each stage file of ORDER when an expiration_done event on EVENTS says it is complete
+    (spx-fetch commits a file before its event), and write every group as soon as the files of
+    all groups up to it have been read: the file is written alongside the fetch, in order."""
+    waiting = dict(order)
+    keys = [key for key, _ in order]
+    done = 0                        # keys[:done] are read
+    for _lineno, event in ndjson.read(events, "stdin"):
+        name = waiting.pop((event.get("root"), event.get("expiration")), None) \
+            if event.get("event") == "expiration_done" else None
+        if name is None:
+            continue                # another event, or a file announced twice
+        converter.add(name)
+        converter.check_unwritten(name)
+        while done < len(keys) and keys[done] not in waiting:
+            done += 1
+        if done:
+            converter.write_through(keys[done - 1])
+        if not waiting:
+            return
+    names = [name for key, name in order if key in waiting]
+    raise IncompleteInputError(f"the events ended before {len(names)} of {len(order)} stage files were "
+                                f"complete, {names[0]} first: was the fetch stopped?")
+
+
 def convert(inputs, out, rejects_path=None, day=None, interval_ms=60000, meta=(), block_bytes=BLOCK_BYTES,
-            row_group_rows=ROW_GROUP_ROWS):
+            row_group_rows=ROW_GROUP_ROWS, follow=None):
     """Convert the NDJSON files INPUTS ("-" = stdin) into the Parquet file OUT; returns the
-    summary record. DAY (ISO) defaults to the date of the first row that has a valid one."""
+    summary record. DAY (ISO) defaults to the date of the first row that has a valid one.
+    FOLLOW (a text stream of spx-fetch events): INPUTS are stage files still being fetched; see
+    _follow."""
     started = time.monotonic()
     out = Path(out)
     part = out.with_name(out.name + ".part")
     source_meta, extra_meta = parse_meta(meta)
     source_meta.setdefault("interval_ms", interval_ms)
     day = parse_date(day, "--date").isoformat() if day else None
+    order = _follow_order(inputs) if follow is not None else None
     rejects = Rejects(rejects_path or f"{out}.rejects.ndjson")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -565,17 +633,20 @@ def convert(inputs, out, rejects_path=None, day=None, interval_ms=60000, meta=()
         raise filesystem_error(exc, out) from None
     converter = Converter(spill_dir, rejects, day, block_bytes)
     try:
-        for name in inputs or ["-"]:
-            if not converter.read_typed(name):
-                with _binary_input(name) as stream:
-                    converter.read(name, stream)
+        converter.open(part, row_group_rows)
+        if order is None:
+            for name in inputs or ["-"]:
+                converter.add(name)
+        else:
+            _follow(converter, order, follow)
         if converter.day is None:
             raise UsageError("cannot tell the day: no row has a valid date; pass --date YYYY-MM-DD")
-        rows = converter.write(part, source_meta, extra_meta, row_group_rows)
+        rows = converter.finish(source_meta, extra_meta)
         os.replace(part, out)
     except OSError as exc:
         raise filesystem_error(exc, out) from None
     finally:
+        converter.close()
         rejects.close()
         shutil.rmtree(spill_dir, ignore_errors=True)
         part.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 `error_type` is what lands in processing_log.error_type / error_log.error_type: the class name
 without its "Error" suffix, e.g. ApiRateLimit, InsufficientDiskSpace, Interrupted.
 """
+import errno
 
 EXIT_OK = 0
 EXIT_FAILURE = 1        # the job ran and failed (a date failed, a check found a problem)
@@ -38,6 +39,10 @@ class ConfigurationValidationError(UsageError):
 
 class SchemaValidationError(UsageError):
     """Malformed records on stdin (garbage NDJSON, missing fields, wrong types)."""
+
+
+class IncompleteInputError(SpxError):
+    """An input ended before it delivered what it announced (exit 1: the producer failed)."""
 
 
 # -- Theta Terminal ---------------------------------------------------------------------------
@@ -93,6 +98,16 @@ class FileCorruptionError(FileSystemError):
 
 class PermissionDeniedError(FileSystemError):
     pass
+
+
+def filesystem_error(exc, path):
+    """The SpxError for an OSError while writing PATH (ENOSPC -> exit 5)."""
+    text = f"cannot write {path}: {exc.strerror or exc}"
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):  # pyarrow drops errno
+        return InsufficientDiskSpaceError(text)
+    if isinstance(exc, PermissionError):
+        return PermissionDeniedError(text)
+    return FileSystemError(text)
 
 
 class ProcessingLockedError(SpxError):

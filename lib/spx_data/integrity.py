@@ -35,7 +35,8 @@ def read_sidecar(final):
     return None
 
 
-def fsync_dir(path):
+def fsync_path(path):
+    """Flush PATH, a file or a directory (for the names in it), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -7,6 +7,7 @@
     {tempDir}/locks/YYYY-MM-DD.lock                                held (flock) by the run of that day
 """
 import datetime as _dt
+import re
 from pathlib import Path
 
 FILE_PREFIX = "spx-options-"
@@ -48,6 +49,15 @@ def expirations_file(stage):
 
 def expiration_file(stage, root, expiration):
     return Path(stage) / f"{root}-{_iso(expiration)}.ndjson"
+
+
+_EXPIRATION_FILE = re.compile(r"([A-Z]{1,10})-(\d{4}-\d{2}-\d{2})\.ndjson")
+
+
+def expiration_of(path):
+    """(root, ISO expiration) an expiration file's name stands for, or None."""
+    match = _EXPIRATION_FILE.fullmatch(Path(path).name)
+    return match.groups() if match else None
 
 
 def lock_dir(temp_dir):

@@ -2,11 +2,13 @@
 
     spx-expirations DAY            > stage/expirations.ndjson
     spx-fetch --stage stage        < stage/expirations.ndjson   (events on stdout)
-    spx-ndjson2parquet stage/*.ndjson -o stage/day.parquet
+    | spx-ndjson2parquet --follow -o stage/day.parquet stage/ROOT-EXPIRATION.ndjson...
     spx-seal stage/day.parquet {outputDir}/YYYY/MM/DD/spx-options-DAY.parquet
 
 with every event sent to spx-log, a lock so one process owns the day, progress on stderr, the
-stage kept (resumable) on failure and removed on success.
+stage kept (resumable) on failure and removed on success. The converter follows the fetch: each
+expiration is converted as soon as it is staged (and every one before it), so most of the
+conversion happens while the terminal is still answering.
 """
 import os
 import resource
@@ -87,12 +89,15 @@ class DayRun:
         self.started = None
 
     # -- children ---------------------------------------------------------------------------
-    def _spawn(self, name, args, stdin=None, stdout=subprocess.PIPE):
+    def _spawn(self, name, args, stdin=None, stdout=subprocess.PIPE, quiet_unless_failed=False):
+        """Start spx-NAME. QUIET_UNLESS_FAILED: its stderr is kept, and shown only when it fails on
+        its own (a child stopped because another one failed must not read as a second failure)."""
         fd, error_file = tempfile.mkstemp(prefix=f"spx-{name}-", suffix=".err", dir=self.stage)
         os.close(fd)
         env = dict(self.child_env, SPX_DATA_ERROR_FILE=error_file)
-        proc = subprocess.Popen([tool(name), *args], stdin=stdin, stdout=stdout, env=env, text=True)
-        proc.error_file = error_file
+        stderr = tempfile.TemporaryFile("w+", dir=self.stage) if quiet_unless_failed else None
+        proc = subprocess.Popen([tool(name), *args], stdin=stdin, stdout=stdout, stderr=stderr, env=env, text=True)
+        proc.error_file, proc.kept_stderr = error_file, stderr
         self.children.append(proc)
         return proc
 
@@ -104,6 +109,11 @@ class DayRun:
                 text = handle.read().strip()
         finally:
             os.unlink(proc.error_file)
+        if proc.kept_stderr is not None:
+            with proc.kept_stderr:
+                if 0 < code < 128:        # its own failure, not a signal or an interruption
+                    proc.kept_stderr.seek(0)
+                    shutil.copyfileobj(proc.kept_stderr, sys.stderr)
         if code == 0:
             return
         if code < 0 or code in (130, 143):
@@ -122,15 +132,34 @@ class DayRun:
 
     def _run_for_records(self, name, args, stdin_path=None, on_record=None):
         """Run a child and hand every NDJSON record it prints to ON_RECORD; returns the last one."""
-        last = None
         with (open(stdin_path, encoding="utf-8") if stdin_path else open(os.devnull)) as inp:
-            proc = self._spawn(name, args, stdin=inp)
-            for lineno, record in ndjson.read(proc.stdout, f"spx-{name}"):
-                last = record
-                if on_record:
-                    on_record(record)
-            self._finish(name, proc)
+            return self._records_of(name, self._spawn(name, args, stdin=inp), on_record)
+
+    def _records_of(self, name, proc, on_record=None):
+        """Every NDJSON record the child PROC prints to ON_RECORD, until it ends; the last one."""
+        last = None
+        for lineno, record in ndjson.read(proc.stdout, f"spx-{name}"):
+            last = record
+            if on_record:
+                on_record(record)
+        self._finish(name, proc)
         return last
+
+    def _stage_files(self, expirations):
+        with open(expirations, encoding="utf-8") as handle:
+            return [str(layout.expiration_file(self.stage, line["root"], line["expiration"]))
+                    for _lineno, line in ndjson.read(handle, str(expirations))]
+
+    def _announce(self, converter, event):
+        """Pass an expiration_done event on to the converter; one that stopped reading failed."""
+        if event.get("event") != "expiration_done":
+            return
+        try:
+            converter.stdin.write(ndjson.dumps(event) + "\n")
+            converter.stdin.flush()
+        except BrokenPipeError:
+            self._finish("ndjson2parquet", converter)       # raises its failure
+            raise StepFailed("spx-ndjson2parquet", "ChildFailed", "stopped reading before the fetch ended")
 
     def terminate_children(self):
         for proc in list(self.children):
@@ -218,23 +247,28 @@ class DayRun:
         progress.set_total(total)
 
         t0 = time.monotonic()
+        day_file = self.stage / "day.parquet"
+        converter = self._spawn("ndjson2parquet", [
+            "--follow", *self._stage_files(expirations), "-o", str(day_file), "--date", self.day,
+            "--rejects", str(self.stage / "rejects.ndjson"),
+            "--interval-ms", str(self.cfg["processing.intervalMs"]),
+            "--meta", f"source.api_version={self.cfg['thetadata.apiVersion']}",
+            "--meta", f"source.interval_ms={self.cfg['processing.intervalMs']}",
+        ], stdin=subprocess.PIPE, quiet_unless_failed=True)
+
+        def fetched(event):
+            self._fetch_event(event, progress)
+            self._announce(converter, event)
         self._run_for_records("fetch", ["--stage", str(self.stage), "--typed-copy"], stdin_path=expirations,
-                              on_record=lambda event: self._fetch_event(event, progress))
+                              on_record=fetched)
         fetch_seconds = time.monotonic() - t0
         self.stage_bytes = dir_size(self.stage)
 
         progress.stage("converting to Parquet")
         t1 = time.monotonic()
-        tick_files = sorted(str(p) for p in self.stage.glob("*-????-??-??.ndjson"))
-        day_file = self.stage / "day.parquet"
-        converted = self._run_for_records("ndjson2parquet", [
-            *tick_files, "-o", str(day_file), "--date", self.day,
-            "--rejects", str(self.stage / "rejects.ndjson"),
-            "--interval-ms", str(self.cfg["processing.intervalMs"]),
-            "--meta", f"source.api_version={self.cfg['thetadata.apiVersion']}",
-            "--meta", f"source.interval_ms={self.cfg['processing.intervalMs']}",
-        ]) or {}
-        convert_seconds = time.monotonic() - t1
+        converter.stdin.close()
+        converted = self._records_of("ndjson2parquet", converter) or {}
+        convert_seconds = time.monotonic() - t1       # what the fetch did not hide of the conversion
         self.stage_bytes = max(self.stage_bytes, dir_size(self.stage))
 
         progress.stage("sealing")

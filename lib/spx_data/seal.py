@@ -19,21 +19,10 @@ from pathlib import Path
 
 from . import integrity, layout, schema
 from .dates import parse_date
-from .errors import (DateValidationError, FileCorruptionError, FileSystemError, InsufficientDiskSpaceError,
-                     PermissionDeniedError, UsageError)
+from .errors import DateValidationError, FileCorruptionError, UsageError, filesystem_error
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-
-
-def filesystem_error(exc, path):
-    """The SpxError for an OSError while writing PATH (ENOSPC -> exit 5)."""
-    text = f"cannot write {path}: {exc.strerror or exc}"
-    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):  # pyarrow drops errno
-        return InsufficientDiskSpaceError(text)
-    if isinstance(exc, PermissionError):
-        return PermissionDeniedError(text)
-    return FileSystemError(text)
 
 
 def verify(path, expected_sha256=None):
@@ -128,7 +117,7 @@ def seal(tmp, final):
     try:
         _make_dirs(final.parent)
         os.chmod(tmp, FILE_MODE)
-        _fsync(tmp)
+        integrity.fsync_path(tmp)
         source = tmp if _same_file_system(tmp, final.parent) else _copy_beside(tmp, final, result["sha256"])
         try:
             # The sidecar's temporary file goes beside SOURCE: outside the output tree whenever
@@ -139,7 +128,7 @@ def seal(tmp, final):
             if source != tmp:
                 source.unlink(missing_ok=True)  # gone after the rename; a leftover after a failure
         tmp.unlink(missing_ok=True)
-        integrity.fsync_dir(final.parent)
+        integrity.fsync_path(final.parent)
     except OSError as exc:
         raise filesystem_error(exc, final) from None
     return {"event": "sealed", "date": day, "path": str(final), "sha256": result["sha256"],
@@ -175,14 +164,6 @@ def _write_sidecar(final, checksum, scratch=None):
         raise
 
 
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _same_file_system(path, directory):
     return os.stat(path).st_dev == os.stat(directory).st_dev
 
@@ -193,7 +174,7 @@ def _copy_beside(tmp, final, checksum):
     try:
         shutil.copyfile(tmp, copy)
         os.chmod(copy, FILE_MODE)
-        _fsync(copy)
+        integrity.fsync_path(copy)
         if integrity.sha256_file(copy) != checksum:
             raise FileCorruptionError(f"the copy of {tmp} next to {final} differs from it; {final} left untouched")
     except BaseException:

@@ -16,10 +16,11 @@ ctime, which nobody can set), and it is not kept at all when an attempt had to c
 crash in between leaves an NDJSON file without a copy, never a copy that does not belong.
 """
 import os
+from contextlib import suppress
 from pathlib import Path
 
 from . import layout
-from .integrity import fsync_dir
+from .integrity import fsync_path
 
 _CHUNK = 1 << 20
 TYPED_SUFFIX = ".arrow"
@@ -111,22 +112,23 @@ class _TypedPart:
         empty = pa.record_batch([pa.array([], field.type) for field in self._schema], schema=self._schema)
         self._writer.write_batch(empty, custom_metadata={_STAMP: _identity(ndjson)})
         self._close()
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(self.path)
         os.replace(self.path, self.final)
 
     def abandon(self):
-        self._close()
-        self.path.unlink(missing_ok=True)
+        try:
+            with suppress(OSError):     # a full disk fails the last write; the file goes anyway
+                self._close()
+        finally:
+            self.path.unlink(missing_ok=True)
 
     def _close(self):
         if self._writer is not None:
-            self._writer.close()
-            self._sink.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            try:
+                writer.close()
+            finally:
+                self._sink.close()
 
 
 class PartFile:
@@ -157,17 +159,17 @@ class PartFile:
                 self._typed.commit(self.final)
             else:
                 self._typed.abandon()
-        fsync_dir(self.final.parent)
+        fsync_path(self.final.parent)
         return self.final
 
     def abandon(self):
-        self.file.close()
-        if self._typed is not None:
-            self._typed.abandon()
         try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
+            with suppress(OSError):     # closing flushes, which fails on a full disk: discarded anyway
+                self.file.close()
+            if self._typed is not None:
+                self._typed.abandon()
+        finally:
+            self.path.unlink(missing_ok=True)
 
 
 def load_typed(ndjson_path, verify=True):

@@ -97,6 +97,20 @@ assert pq.read_table(sys.argv[1]).equals(pq.read_table(sys.argv[2]))
 PY
 }
 
+@test "spx-fetch --stage | spx-ndjson2parquet --follow converts while fetching, into the same day" {
+  spx-data process 2024-01-03 >/dev/null 2>&1
+  spx-expirations 2024-01-03 > exps.ndjson
+  files=$(python -c 'import json, sys
+for line in sys.stdin: r = json.loads(line); print("S/%s-%s.ndjson" % (r["root"], r["expiration"]))' < exps.ndjson)
+  run bash -c 'spx-fetch --stage S --typed-copy < exps.ndjson | spx-ndjson2parquet --follow -o day.parquet "$@"' _ $files
+  assert_success
+  assert_output --partial '"event":"converted"'
+  python - "$(final 2024-01-03)" day.parquet <<'PY'
+import sys, pyarrow.parquet as pq
+assert pq.read_table(sys.argv[1]).equals(pq.read_table(sys.argv[2]))
+PY
+}
+
 @test "process-range processes trading days only and summarises" {
   run spx-data process-range 2024-01-05 2024-01-09 --parallel 2
   assert_success

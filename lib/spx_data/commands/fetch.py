@@ -4,7 +4,8 @@ Usage:
   spx-fetch [options] [FILE]
 
 Reads expiration lines {"date","root","expiration"} (what spx-expirations prints) from FILE or
-stdin (-), and fetches each expiration's tick rows for its day, several expirations at once.
+stdin (-), and fetches each expiration's tick rows for its day, several expirations at once,
+starting in (date, root, expiration) order, the order of the day's Parquet file.
 At most thetadata.maxConcurrentRequests requests are in flight across every spx-data process
 on this machine. Retryable errors (429, 474, 571, dropped connections, truncated replies) are
 retried with backoff; 472 is an empty expiration; a request that is too large (570) is split.
@@ -72,7 +73,9 @@ def read_jobs(stream, source):
         if key not in seen:
             seen.add(key)
             jobs.append(Job(*key))
-    return jobs
+    # In the order of the day's Parquet file, so that spx-ndjson2parquet --follow can write each
+    # expiration soon after it lands.
+    return sorted(jobs, key=lambda job: (job.date, job.root, job.expiration))
 
 
 def event_sink(args):

@@ -26,23 +26,22 @@ def probe(cfg, timeout=PROBE_TIMEOUT):
     """{url, reachable, mdds_status, api_version, error} of the terminal at thetadata.baseUrl."""
     from ..thetadata.errors import describe
     from ..thetadata.transport import Transport
-    from ..thetadata.v2 import V2Api
-    from ..thetadata.v3 import V3Api
+    from ..thetadata.versions import STATUS_PATHS   # not v2/v3: they load pyarrow (0.4 s)
     url = cfg["thetadata.baseUrl"]
     found = {"url": url, "reachable": False, "mdds_status": None, "api_version": None, "error": None}
     transport = Transport(url, _NoSlots(), connect_timeout=timeout, read_timeout=timeout)
     problems = []
     try:
-        for api in (V3Api, V2Api):
-            reply = transport.get(api.status_path)
+        for version, path in STATUS_PATHS.items():
+            reply = transport.get(path)
             found["reachable"] = True
             if reply.status == 200:
                 status = reply.body.decode("utf-8", "replace").strip().strip('"')
-                found.update(mdds_status=status or "(empty)", api_version=api.version)
+                found.update(mdds_status=status or "(empty)", api_version=version)
                 break
-            if api is V2Api and reply.status == 410:
-                found["api_version"] = V3Api.version  # a v3-only terminal, whose status path failed above
-            problems.append(f"{api.status_path}: HTTP {describe(reply.status)}")
+            if version == "v2" and reply.status == 410:
+                found["api_version"] = "v3"  # a v3-only terminal, whose status path failed above
+            problems.append(f"{path}: HTTP {describe(reply.status)}")
     except ThetaDataError as exc:
         problems.append(str(exc))
     if found["mdds_status"] is None:

@@ -27,6 +27,7 @@ from .v3 import V3Api
 APIS = {"v2": V2Api, "v3": V3Api}
 REGULAR_SESSION = (34_200_000, 57_600_000)   # 09:30:00.000 .. 16:00:00.000, the terminals' default window
 MINUTE_MS = 60_000
+PAGE_GONE = 477          # NO_PAGE_FOUND: a v2 page expired or never existed
 
 
 class FetchStats:
@@ -81,14 +82,14 @@ class ThetaClient:
                    cfg["thetadata.maxRetries"], cfg["thetadata.retryBaseSeconds"], **kwargs)
 
     # -- retries ----------------------------------------------------------------------------
-    def _retrying(self, action, context, fatal=()):
-        """ACTION() until it succeeds, a non-retryable (or FATAL) error, or maxRetries retries."""
+    def _retrying(self, action, context, fatal=lambda exc: False):
+        """ACTION() until it succeeds, a non-retryable or FATAL(exc) error, or maxRetries retries."""
         retry = 0
         while True:
             try:
                 return action()
             except ThetaDataError as exc:
-                if not exc.retryable or isinstance(exc, fatal) or retry >= self.max_retries:
+                if not exc.retryable or fatal(exc) or retry >= self.max_retries:
                     raise
                 retry += 1
                 delay = backoff_seconds(retry, self.retry_base_seconds)
@@ -134,7 +135,8 @@ class ThetaClient:
             if self._api is None:
                 # A terminal that is not running at all is said at once; one that is starting
                 # (571, DISCONNECTED) is waited for.
-                version = self._retrying(self._detect, {"action": "status"}, fatal=ThetaTerminalNotRunningError)
+                version = self._retrying(self._detect, {"action": "status"},
+                                         fatal=lambda exc: isinstance(exc, ThetaTerminalNotRunningError))
                 self._api = APIS[version](self.response_format, self.interval_ms)
             return self._api
 
@@ -240,10 +242,24 @@ class ThetaClient:
             written += table.num_rows
             if on_table is not None:
                 on_table(table)
+
+        def one_page():
+            # Rows are written as the reply arrives; a failure later in it is cut off again.
+            nonlocal written
+            start, before = out.tell(), written
+            try:
+                with self._open(path, params, stats, next_page=page > 0) as reply:
+                    return api.read_greeks(reply, part.day, part.root, part.expiration, part.contract, emit)
+            except BaseException:
+                _cut(out, start)
+                written = before
+                raise
         while path:
-            # Rows are written as the reply arrives; a failure later in it is cut off by the caller.
-            with self._open(path, params, stats, next_page=page > 0) as reply:
-                path = api.read_greeks(reply, part.day, part.root, part.expiration, part.contract, emit)
+            # The first page is retried with the whole part (_fetch_part). A later page is retried
+            # on its own, so faults on a long chain of pages cannot restart it from page 1 over
+            # and over; only 477 (the page is gone) hands the restart back to the part.
+            path = one_page() if page == 0 else self._retrying(one_page, dict(part.context(), page=page),
+                                                                 fatal=lambda exc: exc.status == PAGE_GONE)
             params, page = None, page + 1
         return written
 

@@ -14,8 +14,9 @@ import tempfile
 import threading
 
 from .. import staging
-from . import events
+from ..errors import filesystem_error
 from ..slots import Cancelled
+from . import events
 
 _STOP = object()
 _LOCK_WAIT_SECONDS = 10.0   # how long the main thread waits for the workers to stop or commit
@@ -121,10 +122,12 @@ class FetchRun:
                     part.commit()
                     self._parts.discard(part)
                     self._done(job, stats)
-            except BaseException:
+            except BaseException as exc:
                 with self._commit:
                     self._parts.discard(part)
                 part.abandon()
+                if isinstance(exc, OSError):   # the network's are ThetaDataErrors: this is the stage's
+                    raise filesystem_error(exc, part.path) from None
                 raise
         else:
             with tempfile.TemporaryFile() as spool:
