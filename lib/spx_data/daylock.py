@@ -74,7 +74,7 @@ def holder(path):
 
 def _pid_written(fd, attempts=20, pause=0.005):
     """The holder writes its pid just after taking the lock; give it that moment. -1 if unreadable."""
-    for attempt in range(attempts):
+    for _ in range(attempts):
         text = os.pread(fd, 32, 0).decode(errors="replace").strip()
         if text.isdigit():
             return int(text)
