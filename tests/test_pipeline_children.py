@@ -3,6 +3,7 @@ on its own, never when it was stopped because another step failed."""
 import datetime as dt
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -42,3 +43,16 @@ def test_a_kept_stderr_stays_hidden_when_the_child_is_stopped(day_run, tmp_path,
         day_run._finish("ndjson2parquet", proc)
     assert capsys.readouterr().err == ""
     assert list(tmp_path.glob("x.parquet*")) == []
+
+
+def test_stopping_children_ends_a_reader_of_our_pipe_that_missed_the_signal(day_run):
+    # The converter following the fetch reads the events we pipe to it. One that missed (or lost)
+    # the signal must still end, at the end of its input, instead of the two waiting on each other.
+    deaf_reader = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                               "print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert deaf_reader.stdout.readline() == "ready\n"
+    day_run.children.append(deaf_reader)
+    day_run.terminate_children()
+    assert deaf_reader.returncode == 0           # it ended by itself, not killed after the wait

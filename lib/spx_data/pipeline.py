@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import suppress
 
 from . import layout, ndjson
 from .daylock import DayLock
@@ -97,8 +98,8 @@ class DayRun:
         env = dict(self.child_env, SPX_DATA_ERROR_FILE=error_file)
         stderr = tempfile.TemporaryFile("w+", dir=self.stage) if quiet_unless_failed else None
         proc = subprocess.Popen([tool(name), *args], stdin=stdin, stdout=stdout, stderr=stderr, env=env, text=True)
+        self.children.append(proc)      # first: an interruption from here on must find it
         proc.error_file, proc.kept_stderr = error_file, stderr
-        self.children.append(proc)
         return proc
 
     def _finish(self, name, proc):
@@ -163,6 +164,11 @@ class DayRun:
 
     def terminate_children(self):
         for proc in list(self.children):
+            if proc.stdin is not None:
+                # A child reading our pipe (the converter following the fetch) also ends at its
+                # end, even one that has missed the signal: otherwise both would wait on the other.
+                with suppress(OSError):
+                    proc.stdin.close()
             if proc.poll() is None:
                 proc.terminate()
         for proc in list(self.children):
