@@ -163,13 +163,15 @@ class DayRun:
             raise StepFailed("spx-ndjson2parquet", "ChildFailed", "stopped reading before the fetch ended")
 
     def terminate_children(self):
+        """Stop every child: SIGTERM, except for one reading our pipe (the converter following the
+        fetch), which is stopped by the end of its input: it then cleans up and exits by itself,
+        where a signal could cut its cleanup short, and it ends even if it missed a signal (else
+        both would wait on the other). One still running after 30 s is killed."""
         for proc in list(self.children):
             if proc.stdin is not None:
-                # A child reading our pipe (the converter following the fetch) also ends at its
-                # end, even one that has missed the signal: otherwise both would wait on the other.
                 with suppress(OSError):
                     proc.stdin.close()
-            if proc.poll() is None:
+            elif proc.poll() is None:
                 proc.terminate()
         for proc in list(self.children):
             try:
